@@ -1,0 +1,233 @@
+//! [`BearerAuth`]: the configuration, and the tower layer that makes it available to extractors.
+
+use std::{
+    fmt,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use http::Request;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::{
+    ConfigError, Profile, TokenVerifier,
+    extract::AuthSlot,
+    resource::{ResourceUrl, validate_header_url},
+    scopes::{ScopeHierarchy, validate_scope_token},
+    verifier::DynVerifier,
+};
+
+/// The default cap on the token length: 8 KiB (RFC 6750 digest, policy P7).
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// The default clock-skew allowance: 60 s.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// Bearer-token protection for an axum `Router`: the configuration, and a tower [`Layer`].
+///
+/// The layer itself only makes the configuration available to the request; the token is verified
+/// when an [`AuthenticatedUser`](crate::AuthenticatedUser), a [`RequireScopes`](crate::RequireScopes)
+/// or a [`RequireScopesLayer`](crate::RequireScopesLayer) first asks for it, and then at most once
+/// per request. Routes that ask for nothing stay public.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use axum_bearer::{AccessToken, AuthenticatedUser, BearerAuth, Profile, StaticVerifier};
+///
+/// async fn whoami(user: AuthenticatedUser) -> String {
+///     user.client_id().to_owned()
+/// }
+///
+/// # fn main() -> Result<(), axum_bearer::ConfigError> {
+/// let verifier = StaticVerifier::new([AccessToken::new("dev-token", "dev-client", ["notes:read"])]);
+/// let auth = BearerAuth::new(verifier)
+///     .profile(Profile::Spec)
+///     .resource_metadata_url("https://notes.example/.well-known/oauth-protected-resource/mcp")?
+///     .resource_server_url("https://notes.example/mcp")?
+///     .scope_implies("notes:admin", ["notes:read", "notes:write"])?;
+/// let app: Router = Router::new().route("/whoami", get(whoami)).layer(auth);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct BearerAuth {
+    config: Arc<Config>,
+}
+
+/// What the layer hands to every request; shared, never copied per request.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) verifier: Arc<dyn DynVerifier>,
+    pub(crate) profile: Profile,
+    pub(crate) resource_metadata: Option<Arc<str>>,
+    pub(crate) resource_server: Option<ResourceUrl>,
+    pub(crate) realm: Option<Arc<str>>,
+    pub(crate) hierarchy: ScopeHierarchy,
+    pub(crate) leeway_secs: i64,
+    pub(crate) max_token_len: usize,
+}
+
+impl BearerAuth {
+    /// Protection with `verifier`, [`Profile::PythonSdk`], no metadata URL, no resource check,
+    /// a 60 s leeway and an 8 KiB token cap.
+    pub fn new(verifier: impl TokenVerifier) -> Self {
+        Self::from_config(Config {
+            verifier: Arc::new(verifier),
+            profile: Profile::default(),
+            resource_metadata: None,
+            resource_server: None,
+            realm: None,
+            hierarchy: ScopeHierarchy::default(),
+            leeway_secs: secs(DEFAULT_LEEWAY),
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+        })
+    }
+
+    pub(crate) fn from_config(config: Config) -> Self {
+        Self {
+            config: Arc::new(config),
+        }
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// The wire format of rejections (default [`Profile::PythonSdk`]).
+    #[must_use]
+    pub fn profile(self, profile: Profile) -> Self {
+        self.with(|config| config.profile = profile)
+    }
+
+    /// The RFC 9728 metadata URL sent as `resource_metadata` in every challenge, exactly as given.
+    ///
+    /// It must be an absolute http(s) URL without a fragment, written with characters a challenge
+    /// can carry (`%x21 / %x23-5B / %x5D-7E`: percent-encode the rest).
+    pub fn resource_metadata_url(self, url: impl AsRef<str>) -> Result<Self, ConfigError> {
+        let url = url.as_ref();
+        validate_header_url("resource_metadata", url)?;
+        Ok(self.with(|config| config.resource_metadata = Some(url.into())))
+    }
+
+    /// This server's resource identifier (RFC 8707): only tokens whose
+    /// [`resource`](crate::AccessToken::resource) names it pass (scheme/host case, default port and
+    /// one trailing slash aside); others, and tokens without a resource, get 401.
+    pub fn resource_server_url(self, url: impl AsRef<str>) -> Result<Self, ConfigError> {
+        let url = ResourceUrl::parse("resource_server", url.as_ref())?;
+        Ok(self.with(|config| config.resource_server = Some(url)))
+    }
+
+    /// Declares that a token granted `broader` also satisfies each of `narrower`
+    /// (transitively: `admin ⇒ write`, `write ⇒ read` gives `admin ⇒ read`).
+    pub fn scope_implies<I, S>(self, broader: &str, narrower: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        validate_scope_token(broader)?;
+        let narrower = narrower
+            .into_iter()
+            .map(|scope| validate_scope_token(scope.as_ref()).map(|()| scope.as_ref().into()))
+            .collect::<Result<Vec<Box<str>>, _>>()?;
+        Ok(self.with(|config| config.hierarchy.add(broader, narrower)))
+    }
+
+    /// The clock-skew allowance for the layer's own `expires_at` check (default 60 s): a token is
+    /// refused when `now >= expires_at + leeway`. Verifiers apply their own allowance first.
+    #[must_use]
+    pub fn leeway(self, leeway: Duration) -> Self {
+        self.with(|config| config.leeway_secs = secs(leeway))
+    }
+
+    /// The `realm` of `Profile::Spec` challenges (RFC 6750 §3). Without one, a challenge that would
+    /// otherwise carry no parameter gets `realm="api"`.
+    pub fn realm(self, realm: impl AsRef<str>) -> Result<Self, ConfigError> {
+        let realm = realm.as_ref();
+        if realm.bytes().all(crate::challenge::is_text_char) {
+            Ok(self.with(|config| config.realm = Some(realm.into())))
+        } else {
+            Err(ConfigError::InvalidRealm {
+                realm: realm.escape_debug().to_string(),
+            })
+        }
+    }
+
+    /// The longest token accepted, in bytes (default 8 KiB); longer ones get 401 without
+    /// reaching the verifier.
+    #[must_use]
+    pub fn max_token_len(self, max: usize) -> Self {
+        self.with(|config| config.max_token_len = max)
+    }
+
+    /// The configured profile.
+    pub fn current_profile(&self) -> Profile {
+        self.config.profile
+    }
+}
+
+fn secs(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+impl fmt::Debug for BearerAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let config = &self.config;
+        f.debug_struct("BearerAuth")
+            .field("profile", &config.profile)
+            .field("resource_metadata", &config.resource_metadata)
+            .field("resource_server", &config.resource_server)
+            .field("realm", &config.realm)
+            .field("hierarchy", &config.hierarchy)
+            .field("leeway_secs", &config.leeway_secs)
+            .field("max_token_len", &config.max_token_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for BearerAuth {
+    type Service = BearerAuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BearerAuthService {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// The service of [`BearerAuth`]: hands the configuration to the request, then calls `S`.
+#[derive(Clone)]
+pub struct BearerAuthService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S: fmt::Debug> fmt::Debug for BearerAuthService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerAuthService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<Request<B>> for BearerAuthService<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        request
+            .extensions_mut()
+            .insert(AuthSlot::new(self.config.clone()));
+        self.inner.call(request)
+    }
+}

@@ -1,0 +1,30 @@
+//! Configuration errors: returned when a builder is given a value that cannot work.
+
+/// A configuration value was refused when it was set (never per request).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A scope is not an RFC 6749 §3.3 scope-token (`1*( %x21 / %x23-5B / %x5D-7E )`).
+    #[error("invalid scope {scope:?}: scope-tokens are printable ASCII without space, '\"' and '\\'")]
+    InvalidScope {
+        /// The refused scope, escaped for display.
+        scope: String,
+    },
+    /// A URL could not be parsed, is not http(s), has a fragment, or holds characters that
+    /// cannot appear in a `WWW-Authenticate` parameter.
+    #[error("invalid {what} URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// Which setting it was for.
+        what: &'static str,
+        /// The refused URL, escaped for display.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A realm holds characters outside RFC 6750's `%x20-21 / %x23-5B / %x5D-7E`.
+    #[error("invalid realm {realm:?}: printable ASCII and space only, without '\"' and '\\'")]
+    InvalidRealm {
+        /// The refused realm, escaped for display.
+        realm: String,
+    },
+}

@@ -1,0 +1,311 @@
+//! [`AuthenticatedUser`]: the extractor, and the once-per-request verification behind every guard.
+
+use std::{fmt, sync::Arc};
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use http::{Extensions, HeaderMap, request::Parts};
+use serde_json::{Map, Value};
+
+use crate::{
+    AccessToken, AuthorizationContext, Rejection, RejectionKind, VerifyError,
+    auth::Config,
+    clock,
+    credentials::{self, BadToken, Credentials},
+    scopes::Required,
+};
+
+/// The authenticated caller: a verified [`AccessToken`] that passed the expiry and resource checks.
+///
+/// Declare it in a handler to require authentication; a request without a valid token gets the
+/// configured [`Profile`](crate::Profile)'s 401 (or 400/503) instead.
+/// `Option<AuthenticatedUser>` makes authentication optional: no credentials give `None`, while
+/// credentials that are present but invalid are still refused.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use axum_bearer::{AccessToken, AuthenticatedUser, BearerAuth, StaticVerifier};
+///
+/// async fn whoami(user: AuthenticatedUser) -> String {
+///     format!("{} {:?}", user.client_id(), user.scopes())
+/// }
+///
+/// async fn greeting(user: Option<AuthenticatedUser>) -> String {
+///     match user {
+///         Some(user) => format!("hello {}", user.client_id()),
+///         None => "hello stranger".into(),
+///     }
+/// }
+///
+/// let verifier = StaticVerifier::new([AccessToken::new("dev-token", "dev-client", ["notes:read"])]);
+/// let app: Router = Router::new()
+///     .route("/whoami", get(whoami))
+///     .route("/hello", get(greeting))
+///     .layer(BearerAuth::new(verifier));
+/// ```
+///
+/// The token is verified once per request, however many extractors and guards ask for it.
+#[derive(Clone)]
+pub struct AuthenticatedUser {
+    token: Arc<AccessToken>,
+    config: Arc<Config>,
+}
+
+impl AuthenticatedUser {
+    /// The OAuth client the token was issued to (the reference's `display_name`).
+    pub fn client_id(&self) -> &str {
+        &self.token.client_id
+    }
+
+    /// The scopes granted to the token.
+    pub fn scopes(&self) -> &[String] {
+        &self.token.scopes
+    }
+
+    /// The subject (`sub`) of the token, if the verifier supplied one.
+    pub fn subject(&self) -> Option<&str> {
+        self.token.subject.as_deref()
+    }
+
+    /// The issuer, read from `claims["iss"]` (see [`AccessToken::issuer`]).
+    pub fn issuer(&self) -> Option<String> {
+        self.token.issuer()
+    }
+
+    /// Every claim of the token, if the verifier supplied them.
+    pub fn claims(&self) -> Option<&Map<String, Value>> {
+        self.token.claims.as_ref()
+    }
+
+    /// The whole verified token.
+    pub fn access_token(&self) -> &AccessToken {
+        &self.token
+    }
+
+    /// The whole verified token, shared.
+    pub fn shared_access_token(&self) -> Arc<AccessToken> {
+        self.token.clone()
+    }
+
+    /// Whether the token satisfies `scope`: granted exactly (case-sensitive), or implied by a
+    /// granted scope through [`BearerAuth::scope_implies`](crate::BearerAuth::scope_implies).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.config.hierarchy.satisfies(&self.token.scopes, scope)
+    }
+
+    /// The principal that session-bound state compares: `(client_id, issuer, subject)`.
+    pub fn authorization_context(&self) -> AuthorizationContext {
+        AuthorizationContext::from_token(&self.token)
+    }
+
+    /// Requires `scopes` mid-handler: `Err` is the configured profile's 403 naming them,
+    /// ready to return with `?`.
+    ///
+    /// ```
+    /// use axum_bearer::{AuthenticatedUser, Rejection};
+    ///
+    /// async fn delete_file(user: AuthenticatedUser) -> Result<&'static str, Rejection> {
+    ///     user.require_scopes(["files:write"])?;
+    ///     Ok("deleted")
+    /// }
+    /// ```
+    pub fn require_scopes<I, S>(&self, scopes: I) -> Result<(), Rejection>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let scopes: Vec<S> = scopes.into_iter().collect();
+        match scopes.iter().position(|scope| !self.has_scope(scope.as_ref())) {
+            None => Ok(()),
+            Some(missing) => {
+                let required = scopes.iter().map(|scope| scope.as_ref().into()).collect();
+                Err(Rejection::insufficient_scope(
+                    self.config.clone(),
+                    Required::Shared(required),
+                    missing,
+                ))
+            }
+        }
+    }
+
+    /// The first scope of `required` that this user lacks, as a 403 rejection.
+    pub(crate) fn check(&self, required: Required) -> Result<(), Rejection> {
+        let missing = required.iter().position(|scope| !self.has_scope(scope));
+        match missing {
+            None => Ok(()),
+            Some(missing) => Err(Rejection::insufficient_scope(
+                self.config.clone(),
+                required,
+                missing,
+            )),
+        }
+    }
+
+    /// The user already authenticated on this request, if any: for code that sees the request's
+    /// extensions rather than its extractors (an `rmcp` tool, a tower service).
+    ///
+    /// `None` when no guard or extractor has verified a token on this request yet, or when the
+    /// token was refused.
+    pub fn from_extensions(extensions: &Extensions) -> Option<Self> {
+        match extensions.get::<AuthSlot>()?.outcome.as_ref()? {
+            Outcome::User(user) => Some(user.clone()),
+            Outcome::Failed(_) => None,
+        }
+    }
+}
+
+impl fmt::Debug for AuthenticatedUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthenticatedUser")
+            .field("access_token", &self.token)
+            .finish()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthenticatedUser {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        authenticate(parts, Required::None).await
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthenticatedUser {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match authenticate(parts, Required::None).await {
+            Ok(user) => Ok(Some(user)),
+            Err(rejection) if rejection.kind() == RejectionKind::MissingCredentials => Ok(None),
+            Err(rejection) => Err(rejection),
+        }
+    }
+}
+
+/// What the layer leaves on each request: the configuration, and the outcome once known.
+#[derive(Clone)]
+pub(crate) struct AuthSlot {
+    config: Arc<Config>,
+    outcome: Option<Outcome>,
+}
+
+impl AuthSlot {
+    pub(crate) fn new(config: Arc<Config>) -> Self {
+        Self {
+            config,
+            outcome: None,
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Outcome {
+    User(AuthenticatedUser),
+    Failed(Failure),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failure {
+    kind: RejectionKind,
+    detail: &'static str,
+}
+
+impl Failure {
+    const fn new(kind: RejectionKind, detail: &'static str) -> Self {
+        Self { kind, detail }
+    }
+}
+
+/// The authenticated user of this request, verifying the token on first use; a failure is
+/// reported with `required` as the scopes the route asked for.
+pub(crate) async fn authenticate(
+    parts: &mut Parts,
+    required: Required,
+) -> Result<AuthenticatedUser, Rejection> {
+    let Some(slot) = parts.extensions.get::<AuthSlot>() else {
+        return Err(Rejection::missing_layer());
+    };
+    let config = slot.config.clone();
+    let outcome = match &slot.outcome {
+        Some(outcome) => outcome.clone(),
+        None => {
+            let outcome = match verify(&config, &parts.headers).await {
+                Ok(token) => Outcome::User(AuthenticatedUser {
+                    token,
+                    config: config.clone(),
+                }),
+                Err(failure) => Outcome::Failed(failure),
+            };
+            if let Some(slot) = parts.extensions.get_mut::<AuthSlot>() {
+                slot.outcome = Some(outcome.clone());
+            }
+            outcome
+        }
+    };
+    match outcome {
+        Outcome::User(user) => Ok(user),
+        Outcome::Failed(failure) => {
+            Err(Rejection::new(failure.kind, failure.detail, config).with_required(required))
+        }
+    }
+}
+
+/// credentials → verifier → expiry → resource: the one path every token takes.
+async fn verify(config: &Config, headers: &HeaderMap) -> Result<Arc<AccessToken>, Failure> {
+    use RejectionKind as Kind;
+    let token = match credentials::parse(headers, config.profile, config.max_token_len) {
+        Credentials::Bearer(token) => token,
+        Credentials::Missing | Credentials::OtherScheme => {
+            return Err(Failure::new(Kind::MissingCredentials, ""));
+        }
+        Credentials::Malformed(malformed) => {
+            tracing::debug!(?malformed, "bearer credentials malformed");
+            return Err(Failure::new(Kind::MalformedRequest, malformed.description()));
+        }
+        Credentials::BadToken(BadToken::TooLong) => {
+            tracing::debug!(max = config.max_token_len, "bearer token over the length cap");
+            return Err(Failure::new(Kind::MalformedToken, "The access token is too long"));
+        }
+        Credentials::BadToken(BadToken::Syntax) => {
+            tracing::debug!("bearer token is not a b64token");
+            return Err(Failure::new(Kind::MalformedToken, "The access token is malformed"));
+        }
+    };
+    let token = match config.verifier.verify_boxed(&token).await {
+        Ok(token) => token,
+        Err(error) => {
+            return Err(match error {
+                VerifyError::Expired => {
+                    tracing::debug!("bearer token expired");
+                    Failure::new(Kind::ExpiredToken, "The access token expired")
+                }
+                VerifyError::Unavailable(reason) => {
+                    tracing::warn!(%reason, "bearer token verifier unavailable");
+                    Failure::new(Kind::Unavailable, "")
+                }
+                VerifyError::Invalid(reason) => {
+                    tracing::debug!(%reason, "bearer token rejected by the verifier");
+                    Failure::new(Kind::InvalidToken, "The access token is invalid")
+                }
+            });
+        }
+    };
+    if let Some(expires_at) = token.expires_at
+        && clock::unix_now() >= expires_at.saturating_add(config.leeway_secs)
+    {
+        tracing::debug!(client_id = %token.client_id, expires_at, "bearer token expired");
+        return Err(Failure::new(Kind::ExpiredToken, "The access token expired"));
+    }
+    if let Some(resource) = &config.resource_server
+        && !resource.matches(token.resource.as_deref())
+    {
+        tracing::debug!(client_id = %token.client_id, resource = ?token.resource, "bearer token issued for another resource");
+        return Err(Failure::new(
+            Kind::WrongResource,
+            "The access token is not valid for this resource",
+        ));
+    }
+    Ok(token)
+}

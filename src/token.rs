@@ -1,0 +1,171 @@
+//! The verified access token: what a [`TokenVerifier`](crate::TokenVerifier) returns.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// A verified OAuth 2.0 access token, as the MCP Python SDK's `AccessToken`.
+///
+/// A [`TokenVerifier`](crate::TokenVerifier) builds one for each token it accepts; handlers see it
+/// through [`AuthenticatedUser`](crate::AuthenticatedUser).
+///
+/// The raw token is kept (a handler may need to exchange it), but `Debug` never prints it.
+///
+/// ```
+/// use axum_bearer::AccessToken;
+///
+/// let token = AccessToken::new("s3cr3t", "client-1", ["notes:read"])
+///     .with_subject("alice")
+///     .with_expires_at(4_102_444_800)
+///     .with_claim("iss", "https://as.example");
+/// assert_eq!(token.issuer().as_deref(), Some("https://as.example"));
+/// assert!(!format!("{token:?}").contains("s3cr3t"));
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct AccessToken {
+    /// The raw bearer token as presented by the client.
+    pub token: String,
+    /// The OAuth client the token was issued to.
+    pub client_id: String,
+    /// The scopes granted to the token (RFC 6749 §3.3 scope-tokens).
+    pub scopes: Vec<String>,
+    /// Expiry as Unix seconds; `None` means the token does not expire.
+    ///
+    /// A token is expired when `now >= expires_at` (RFC 7519 §4.1.4), less the clock-skew allowance
+    /// ([`BearerAuth::leeway`](crate::BearerAuth::leeway)).
+    pub expires_at: Option<i64>,
+    /// The resource (RFC 8707 resource indicator, a JWT's matching `aud`) the token was issued for.
+    pub resource: Option<String>,
+    /// The subject (`sub`): the user or service the token stands for; unique per issuer only.
+    pub subject: Option<String>,
+    /// Every claim of the token (for a JWT) or of the introspection response; `iss` is read from here.
+    pub claims: Option<Map<String, Value>>,
+}
+
+impl AccessToken {
+    /// A token for `client_id` with `scopes`, no expiry, resource, subject or claims.
+    pub fn new<S>(
+        token: impl Into<String>,
+        client_id: impl Into<String>,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self
+    where
+        S: Into<String>,
+    {
+        Self {
+            token: token.into(),
+            client_id: client_id.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            expires_at: None,
+            resource: None,
+            subject: None,
+            claims: None,
+        }
+    }
+
+    /// Sets the expiry (Unix seconds).
+    #[must_use]
+    pub fn with_expires_at(mut self, expires_at: i64) -> Self {
+        self.expires_at = Some(expires_at);
+        self
+    }
+
+    /// Sets the resource the token was issued for (RFC 8707).
+    #[must_use]
+    pub fn with_resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// Sets the subject (`sub`).
+    #[must_use]
+    pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// Replaces all claims.
+    #[must_use]
+    pub fn with_claims(mut self, claims: Map<String, Value>) -> Self {
+        self.claims = Some(claims);
+        self
+    }
+
+    /// Adds or replaces one claim.
+    #[must_use]
+    pub fn with_claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.claims
+            .get_or_insert_with(Map::new)
+            .insert(name.into(), value.into());
+        self
+    }
+
+    /// The issuer: `claims["iss"]`.
+    ///
+    /// A string is returned as is; a number as its decimal text (as the reference's `str()`);
+    /// any other JSON type, or no `iss`, gives `None`.
+    pub fn issuer(&self) -> Option<String> {
+        match self.claims.as_ref()?.get("iss")? {
+            Value::String(iss) => Some(iss.clone()),
+            Value::Number(iss) => Some(iss.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Whether the token was granted `scope` exactly (case-sensitive, no hierarchy).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|granted| granted == scope)
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &Redacted)
+            .field("client_id", &self.client_id)
+            .field("scopes", &self.scopes)
+            .field("expires_at", &self.expires_at)
+            .field("resource", &self.resource)
+            .field("subject", &self.subject)
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+/// Stands in for secret material in `Debug` output.
+pub(crate) struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn debug_redacts_the_token() {
+        let token = AccessToken::new("very-secret-token", "c", ["a"]);
+        let shown = format!("{token:?} {token:#?}");
+        assert!(!shown.contains("very-secret-token"));
+        assert!(shown.contains("[redacted]"));
+        assert!(shown.contains("\"c\""));
+    }
+
+    #[test]
+    fn issuer_reads_iss_like_the_reference() {
+        let base = AccessToken::new("t", "c", Vec::<String>::new());
+        assert_eq!(base.issuer(), None);
+        assert_eq!(base.clone().with_claim("sub", "x").issuer(), None);
+        assert_eq!(
+            base.clone().with_claim("iss", "https://as.example").issuer().as_deref(),
+            Some("https://as.example")
+        );
+        assert_eq!(base.clone().with_claim("iss", 5).issuer().as_deref(), Some("5"));
+        assert_eq!(base.clone().with_claim("iss", json!(null)).issuer(), None);
+        assert_eq!(base.with_claim("iss", json!(["a"])).issuer(), None);
+    }
+}

@@ -1,0 +1,82 @@
+//! Token verifiers: the trait the layer calls, its error, and the verifiers that ship with the crate.
+
+mod error;
+mod func;
+mod static_tokens;
+
+use std::{future::Future, pin::Pin, sync::Arc};
+
+pub use error::VerifyError;
+pub use func::{FnVerifier, verifier_fn};
+pub use static_tokens::StaticVerifier;
+
+use crate::AccessToken;
+
+/// Turns a bearer token into an [`AccessToken`], or says why it cannot.
+///
+/// This is the MCP Python SDK's `TokenVerifier.verify_token`, with a reason on failure:
+/// [`VerifyError::Invalid`] and [`VerifyError::Expired`] answer 401, [`VerifyError::Unavailable`]
+/// answers 503 (so a client keeps a good token while the back end is down).
+///
+/// A verifier checks what it knows about: signature, issuer, audience, expiry with its own clock-skew
+/// allowance. The layer re-checks `expires_at` and, when configured, `resource`, so it never accepts
+/// what a verifier refused.
+///
+/// ```
+/// use axum_bearer::{AccessToken, TokenVerifier, VerifyError};
+///
+/// struct Database;
+///
+/// impl TokenVerifier for Database {
+///     async fn verify(&self, token: &str) -> Result<AccessToken, VerifyError> {
+///         match token {
+///             "alice-token" => Ok(AccessToken::new(token, "notes-app", ["notes:read"]).with_subject("alice")),
+///             _ => Err(VerifyError::invalid("unknown token")),
+///         }
+///     }
+/// }
+/// ```
+pub trait TokenVerifier: Send + Sync + 'static {
+    /// Verifies `token` (the credentials of an `Authorization: Bearer` header).
+    fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send;
+
+    /// [`verify`](Self::verify), returning a shared token. The layer calls this one.
+    ///
+    /// Override it when the verifier already holds tokens in an `Arc` (a cache, a static table):
+    /// a hit is then an `Arc` clone instead of a copy of every field.
+    fn verify_shared(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<Arc<AccessToken>, VerifyError>> + Send {
+        let verified = self.verify(token);
+        async move { verified.await.map(Arc::new) }
+    }
+}
+
+impl<V: TokenVerifier> TokenVerifier for Arc<V> {
+    fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send {
+        (**self).verify(token)
+    }
+
+    fn verify_shared(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<Arc<AccessToken>, VerifyError>> + Send {
+        (**self).verify_shared(token)
+    }
+}
+
+/// The boxed future a type-erased verifier returns.
+pub(crate) type VerifyFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Arc<AccessToken>, VerifyError>> + Send + 'a>>;
+
+/// Object-safe form of [`TokenVerifier`], so the layer can hold any verifier as `Arc<dyn …>`.
+pub(crate) trait DynVerifier: Send + Sync + 'static {
+    fn verify_boxed<'a>(&'a self, token: &'a str) -> VerifyFuture<'a>;
+}
+
+impl<V: TokenVerifier> DynVerifier for V {
+    fn verify_boxed<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
+        Box::pin(self.verify_shared(token))
+    }
+}
