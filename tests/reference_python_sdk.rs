@@ -94,7 +94,10 @@ async fn a05_valid_token_authenticates_with_its_scopes_and_client() {
 #[tokio::test]
 async fn a05_user_access_token_is_the_verifiers_token() {
     let verifier = Recording::with_fixtures();
-    let expected = fixtures().into_iter().find(|t| t.token == "valid_token").unwrap();
+    let expected = fixtures()
+        .into_iter()
+        .find(|t| t.token == "valid_token")
+        .unwrap();
     let app = Router::new()
         .route(
             "/",
@@ -154,7 +157,10 @@ fn gate(required: &[&str], verifier: Recording) -> (Router, Arc<AtomicUsize>) {
                     format!(
                         "{} {} {}",
                         parts.method,
-                        parts.headers.get("x-probe").map_or("", |v| v.to_str().unwrap()),
+                        parts
+                            .headers
+                            .get("x-probe")
+                            .map_or("", |v| v.to_str().unwrap()),
                         String::from_utf8_lossy(&body)
                     )
                 }
@@ -199,7 +205,10 @@ async fn a12_missing_required_scope_gets_403() {
 /// its scopes); the nearest case, a user with no scopes at all, also gets the 403.
 #[tokio::test]
 async fn a13_user_without_scopes_gets_403() {
-    let (app, inner) = gate(&["read"], Recording::new([AccessToken::new("t", "c", Vec::<String>::new())]));
+    let (app, inner) = gate(
+        &["read"],
+        Recording::new([AccessToken::new("t", "c", Vec::<String>::new())]),
+    );
     let reply = send(&app, get("/", &[b"Bearer t"])).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(inner.load(Ordering::SeqCst), 0);
@@ -229,9 +238,18 @@ async fn a15_multiple_required_scopes() {
 
 #[tokio::test]
 async fn a16_no_required_scopes_passes_any_authenticated_user() {
-    let (app, inner) = gate(&[], Recording::new([AccessToken::new("t", "c", Vec::<String>::new())]));
-    assert_eq!(send(&app, get("/", &[b"Bearer t"])).await.status, StatusCode::OK);
-    assert_eq!(send(&app, get("/", &[])).await.status, StatusCode::UNAUTHORIZED);
+    let (app, inner) = gate(
+        &[],
+        Recording::new([AccessToken::new("t", "c", Vec::<String>::new())]),
+    );
+    assert_eq!(
+        send(&app, get("/", &[b"Bearer t"])).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, get("/", &[])).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(inner.load(Ordering::SeqCst), 1);
 }
 
@@ -312,7 +330,9 @@ fn mcp_post(authorization: Option<&str>, uri: &str) -> Request<Body> {
         request = request.header("authorization", value);
     }
     request
-        .body(Body::from(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#))
+        .body(Body::from(
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
+        ))
         .unwrap()
 }
 
@@ -377,13 +397,27 @@ async fn g52_missing_scope_is_403_insufficient_scope_without_a_scope_param() {
 #[tokio::test]
 async fn g53_mismatched_audience_is_accepted_only_without_a_resource_check() {
     let unchecked = Router::new()
-        .route("/mcp", any(|u: AuthenticatedUser| async move { u.client_id().to_owned() }))
+        .route(
+            "/mcp",
+            any(|u: AuthenticatedUser| async move { u.client_id().to_owned() }),
+        )
         .route_layer(RequireScopesLayer::new(["mcp:read"]).unwrap())
         .layer(BearerAuth::new(Recording::with_fixtures()));
-    let reply = send(&unchecked, mcp_post(Some("Bearer tok-other-resource"), "/mcp")).await;
-    assert_eq!((reply.status, reply.text()), (StatusCode::OK, "client-other"));
+    let reply = send(
+        &unchecked,
+        mcp_post(Some("Bearer tok-other-resource"), "/mcp"),
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.text()),
+        (StatusCode::OK, "client-other")
+    );
 
-    let reply = send(&g_app(), mcp_post(Some("Bearer tok-other-resource"), "/mcp")).await;
+    let reply = send(
+        &g_app(),
+        mcp_post(Some("Bearer tok-other-resource"), "/mcp"),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.www_authenticate(), Some(EXACT_401));
 }
@@ -410,8 +444,16 @@ fn h55_bad_configuration_is_refused_when_built() {
     assert!(auth().resource_metadata_url("https://x/m#frag").is_err());
     assert!(auth().resource_server_url("ftp://x/mcp").is_err());
     assert!(auth().realm("a\"b").is_err());
-    assert!(auth().scope_implies("files admin", ["files:write"]).is_err());
-    assert!(auth().scope_implies("files:admin", ["files\\write"]).is_err());
+    assert!(
+        auth()
+            .scope_implies("files admin", ["files:write"])
+            .is_err()
+    );
+    assert!(
+        auth()
+            .scope_implies("files:admin", ["files\\write"])
+            .is_err()
+    );
     assert!(RequireScopesLayer::new(["mcp read"]).is_err());
     assert!(RequireScopesLayer::new([""]).is_err());
     let error = RequireScopesLayer::new(["caf\u{e9}"]).unwrap_err();

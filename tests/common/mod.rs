@@ -47,7 +47,8 @@ pub fn fixtures() -> Vec<AccessToken> {
     vec![
         ours("valid_token", "test_client", &["read", "write"]),
         ours("expired_token", "test_client", &["read"]).with_expires_at(now - 3600),
-        AccessToken::new("no_expiry_token", "test_client", ["read", "write"]).with_resource(RESOURCE),
+        AccessToken::new("no_expiry_token", "test_client", ["read", "write"])
+            .with_resource(RESOURCE),
         ours("tok-read", "client-read", &["mcp:read"]),
         ours("tok-rw", "client-rw", &["mcp:read", "mcp:write"]),
         ours("tok-write", "client-write", &["mcp:write"]),
@@ -56,7 +57,8 @@ pub fn fixtures() -> Vec<AccessToken> {
         AccessToken::new("tok-noexp", "client-noexp", ["mcp:read"]).with_resource(RESOURCE),
         ours("tok-other-resource", "client-other", &["mcp:read"])
             .with_resource("https://other.example/mcp"),
-        AccessToken::new("tok-no-resource", "client-nores", ["mcp:read"]).with_expires_at(now + 3600),
+        AccessToken::new("tok-no-resource", "client-nores", ["mcp:read"])
+            .with_expires_at(now + 3600),
         ours("tok-resource-slash", "client-slash", &["mcp:read"])
             .with_resource("http://127.0.0.1:8000/mcp/"),
         ours("tok-resource-case", "client-case", &["mcp:read"])
@@ -142,7 +144,10 @@ pub fn reference_app(profile: Profile, verifier: Recording) -> Router {
         .unwrap();
     Router::new()
         // Every method goes through the gate, as the reference's un-restricted route.
-        .route("/mcp", any(handler).layer(RequireScopesLayer::new(["mcp:read"]).unwrap()))
+        .route(
+            "/mcp",
+            any(handler).layer(RequireScopesLayer::new(["mcp:read"]).unwrap()),
+        )
         .route(
             "/rw",
             any(handler).layer(RequireScopesLayer::new(["mcp:read", "mcp:write"]).unwrap()),
@@ -215,9 +220,7 @@ pub fn bearer(token: &str) -> String {
 /// commas, no BWS generated), requiring each parameter name once and every value within
 /// RFC 6750 §3's character sets.
 pub fn parse_bearer_challenge(value: &str) -> Result<BTreeMap<String, String>, String> {
-    let rest = value
-        .strip_prefix("Bearer")
-        .ok_or("scheme is not Bearer")?;
+    let rest = value.strip_prefix("Bearer").ok_or("scheme is not Bearer")?;
     let mut params = BTreeMap::new();
     if rest.is_empty() {
         return Ok(params);
@@ -272,7 +275,9 @@ pub fn parse_bearer_challenge(value: &str) -> Result<BTreeMap<String, String>, S
         if after.is_empty() {
             return Ok(params);
         }
-        rest = after.strip_prefix(", ").ok_or("parameters not separated by \", \"")?;
+        rest = after
+            .strip_prefix(", ")
+            .ok_or("parameters not separated by \", \"")?;
     }
 }
 
