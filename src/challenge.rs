@@ -27,8 +27,11 @@ impl Challenge {
     /// Appends `name="value"`, keeping only the bytes `allowed` accepts.
     pub(crate) fn param(&mut self, name: &str, value: &str, allowed: fn(u8) -> bool) -> &mut Self {
         self.open(name);
-        self.text
-            .extend(value.chars().filter(|&c| u8::try_from(c).is_ok_and(allowed)));
+        self.text.extend(
+            value
+                .chars()
+                .filter(|&c| u8::try_from(c).is_ok_and(allowed)),
+        );
         self.text.push('"');
         self
     }
@@ -53,7 +56,8 @@ impl Challenge {
     }
 
     fn open(&mut self, name: &str) {
-        self.text.push_str(if self.params == 0 { " " } else { ", " });
+        self.text
+            .push_str(if self.params == 0 { " " } else { ", " });
         self.text.push_str(name);
         self.text.push_str("=\"");
         self.params += 1;
@@ -132,7 +136,11 @@ mod tests {
         let mut challenge = Challenge::bearer();
         challenge
             .param("error", "invalid_token", is_text_char)
-            .param("error_description", "bad \"quote\" \\ \r\n caf\u{e9}", is_text_char)
+            .param(
+                "error_description",
+                "bad \"quote\" \\ \r\n caf\u{e9}",
+                is_text_char,
+            )
             .scope(["a", "b c", "\"", "", "d\u{e9}"].into_iter());
         let header = challenge.into_header();
         assert_eq!(

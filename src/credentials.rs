@@ -124,11 +124,7 @@ fn parse_spec(headers: &HeaderMap, max_len: usize) -> Credentials<'_> {
     if separator.contains(&b'\t') {
         return Credentials::Malformed(Malformed::TabSeparator);
     }
-    if token
-        .iter()
-        .any(|&b| b == b' ' || b == b'\t' || b == b',')
-        || is_auth_param(token)
-    {
+    if token.iter().any(|&b| b == b' ' || b == b'\t' || b == b',') || is_auth_param(token) {
         return Credentials::Malformed(Malformed::NotSingleToken);
     }
     if token.len() > max_len {
@@ -144,9 +140,9 @@ fn parse_spec(headers: &HeaderMap, max_len: usize) -> Credentials<'_> {
 pub(crate) fn is_b64token(token: &[u8]) -> bool {
     let body_len = token.len() - token.iter().rev().take_while(|&&b| b == b'=').count();
     body_len > 0
-        && token[..body_len]
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && token[..body_len].iter().all(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// `name="…"`: the auth-param form, which bearer credentials never use (RFC 6750 §2.1).
@@ -229,18 +225,47 @@ mod tests {
         assert_eq!(spec(&[b"Bearer   abc"]), bearer("abc"));
         assert_eq!(spec(&[b"  Bearer abc  "]), bearer("abc"));
         assert_eq!(spec(&[b""]), Credentials::Malformed(Malformed::Empty));
-        assert_eq!(spec(&[b"Bearer"]), Credentials::Malformed(Malformed::MissingToken));
-        assert_eq!(spec(&[b"Bearer   "]), Credentials::Malformed(Malformed::MissingToken));
-        assert_eq!(spec(&[b"Bearer\tabc"]), Credentials::Malformed(Malformed::TabSeparator));
-        assert_eq!(spec(&[b"Bearer a b"]), Credentials::Malformed(Malformed::NotSingleToken));
-        assert_eq!(spec(&[b"Bearer a,b"]), Credentials::Malformed(Malformed::NotSingleToken));
-        assert_eq!(spec(&[b"Bearer token=\"x\""]), Credentials::Malformed(Malformed::NotSingleToken));
+        assert_eq!(
+            spec(&[b"Bearer"]),
+            Credentials::Malformed(Malformed::MissingToken)
+        );
+        assert_eq!(
+            spec(&[b"Bearer   "]),
+            Credentials::Malformed(Malformed::MissingToken)
+        );
+        assert_eq!(
+            spec(&[b"Bearer\tabc"]),
+            Credentials::Malformed(Malformed::TabSeparator)
+        );
+        assert_eq!(
+            spec(&[b"Bearer a b"]),
+            Credentials::Malformed(Malformed::NotSingleToken)
+        );
+        assert_eq!(
+            spec(&[b"Bearer a,b"]),
+            Credentials::Malformed(Malformed::NotSingleToken)
+        );
+        assert_eq!(
+            spec(&[b"Bearer token=\"x\""]),
+            Credentials::Malformed(Malformed::NotSingleToken)
+        );
         assert_eq!(
             spec(&[b"Bearer a", b"Bearer b"]),
             Credentials::Malformed(Malformed::MultipleHeaders)
         );
-        for bad in [&b"Bearer ab=c"[..], b"Bearer =abc", b"Bearer a$b", b"Bearer a\"b", b"Bearer caf\xe9", b"Bearer ==="] {
-            assert_eq!(spec(&[bad]), Credentials::BadToken(BadToken::Syntax), "{bad:?}");
+        for bad in [
+            &b"Bearer ab=c"[..],
+            b"Bearer =abc",
+            b"Bearer a$b",
+            b"Bearer a\"b",
+            b"Bearer caf\xe9",
+            b"Bearer ===",
+        ] {
+            assert_eq!(
+                spec(&[bad]),
+                Credentials::BadToken(BadToken::Syntax),
+                "{bad:?}"
+            );
         }
     }
 
@@ -248,8 +273,17 @@ mod tests {
     fn length_cap_applies_in_both_profiles() {
         let long = format!("Bearer {}", "a".repeat(9000));
         let map = headers(&[long.as_bytes()]);
-        assert_eq!(parse(&map, Profile::PythonSdk, 8192), Credentials::BadToken(BadToken::TooLong));
-        assert_eq!(parse(&map, Profile::Spec, 8192), Credentials::BadToken(BadToken::TooLong));
-        assert!(matches!(parse(&map, Profile::Spec, 9000), Credentials::Bearer(_)));
+        assert_eq!(
+            parse(&map, Profile::PythonSdk, 8192),
+            Credentials::BadToken(BadToken::TooLong)
+        );
+        assert_eq!(
+            parse(&map, Profile::Spec, 8192),
+            Credentials::BadToken(BadToken::TooLong)
+        );
+        assert!(matches!(
+            parse(&map, Profile::Spec, 9000),
+            Credentials::Bearer(_)
+        ));
     }
 }

@@ -5,7 +5,9 @@
 #[non_exhaustive]
 pub enum ConfigError {
     /// A scope is not an RFC 6749 §3.3 scope-token (`1*( %x21 / %x23-5B / %x5D-7E )`).
-    #[error("invalid scope {scope:?}: scope-tokens are printable ASCII without space, '\"' and '\\'")]
+    #[error(
+        "invalid scope {scope:?}: scope-tokens are printable ASCII without space, '\"' and '\\'"
+    )]
     InvalidScope {
         /// The refused scope, escaped for display.
         scope: String,

@@ -114,7 +114,10 @@ impl AuthenticatedUser {
         S: AsRef<str>,
     {
         let scopes: Vec<S> = scopes.into_iter().collect();
-        match scopes.iter().position(|scope| !self.has_scope(scope.as_ref())) {
+        match scopes
+            .iter()
+            .position(|scope| !self.has_scope(scope.as_ref()))
+        {
             None => Ok(()),
             Some(missing) => {
                 let required = scopes.iter().map(|scope| scope.as_ref().into()).collect();
@@ -262,15 +265,27 @@ async fn verify(config: &Config, headers: &HeaderMap) -> Result<Arc<AccessToken>
         }
         Credentials::Malformed(malformed) => {
             tracing::debug!(?malformed, "bearer credentials malformed");
-            return Err(Failure::new(Kind::MalformedRequest, malformed.description()));
+            return Err(Failure::new(
+                Kind::MalformedRequest,
+                malformed.description(),
+            ));
         }
         Credentials::BadToken(BadToken::TooLong) => {
-            tracing::debug!(max = config.max_token_len, "bearer token over the length cap");
-            return Err(Failure::new(Kind::MalformedToken, "The access token is too long"));
+            tracing::debug!(
+                max = config.max_token_len,
+                "bearer token over the length cap"
+            );
+            return Err(Failure::new(
+                Kind::MalformedToken,
+                "The access token is too long",
+            ));
         }
         Credentials::BadToken(BadToken::Syntax) => {
             tracing::debug!("bearer token is not a b64token");
-            return Err(Failure::new(Kind::MalformedToken, "The access token is malformed"));
+            return Err(Failure::new(
+                Kind::MalformedToken,
+                "The access token is malformed",
+            ));
         }
     };
     let token = match config.verifier.verify_boxed(&token).await {

@@ -90,7 +90,11 @@ impl Rejection {
     }
 
     /// The 403 for `required`, of which the scope at `missing` is the first one lacking.
-    pub(crate) fn insufficient_scope(config: Arc<Config>, required: Required, missing: usize) -> Self {
+    pub(crate) fn insufficient_scope(
+        config: Arc<Config>,
+        required: Required,
+        missing: usize,
+    ) -> Self {
         Self {
             kind: RejectionKind::InsufficientScope,
             detail: "",
@@ -150,7 +154,9 @@ impl Rejection {
                 "insufficient_scope",
                 Description::RequiredScope(self.missing_scope().unwrap_or_default()),
             )),
-            _ if profile == Profile::PythonSdk => described("invalid_token", "Authentication required"),
+            _ if profile == Profile::PythonSdk => {
+                described("invalid_token", "Authentication required")
+            }
             RejectionKind::MissingCredentials => None,
             RejectionKind::MalformedRequest => described("invalid_request", self.detail),
             _ => described("invalid_token", self.detail),
@@ -198,8 +204,9 @@ impl Rejection {
                 "error_description": description.to_string(),
             })
             .to_string(),
-            (_, None) => serde_json::json!({ "error_description": "Authentication required" })
-                .to_string(),
+            (_, None) => {
+                serde_json::json!({ "error_description": "Authentication required" }).to_string()
+            }
         }
     }
 }
@@ -257,7 +264,10 @@ impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.kind, self.missing_scope()) {
             (RejectionKind::InsufficientScope, Some(scope)) => {
-                write!(f, "bearer authorization refused: required scope {scope:?} missing")
+                write!(
+                    f,
+                    "bearer authorization refused: required scope {scope:?} missing"
+                )
             }
             (RejectionKind::MissingLayer, _) => write!(f, "axum-bearer: {}", self.detail),
             (kind, _) => write!(f, "bearer authentication refused: {kind:?}"),

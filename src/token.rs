@@ -161,10 +161,16 @@ mod tests {
         assert_eq!(base.issuer(), None);
         assert_eq!(base.clone().with_claim("sub", "x").issuer(), None);
         assert_eq!(
-            base.clone().with_claim("iss", "https://as.example").issuer().as_deref(),
+            base.clone()
+                .with_claim("iss", "https://as.example")
+                .issuer()
+                .as_deref(),
             Some("https://as.example")
         );
-        assert_eq!(base.clone().with_claim("iss", 5).issuer().as_deref(), Some("5"));
+        assert_eq!(
+            base.clone().with_claim("iss", 5).issuer().as_deref(),
+            Some("5")
+        );
         assert_eq!(base.clone().with_claim("iss", json!(null)).issuer(), None);
         assert_eq!(base.with_claim("iss", json!(["a"])).issuer(), None);
     }
