@@ -1,4 +1,4 @@
-//! OAuth 2.0 bearer-token protection for [axum] 0.8.
+//! OAuth 2.0 bearer-token protection for [axum](https://docs.rs/axum/0.8) 0.8.
 //!
 //! `axum-bearer` turns an `Authorization: Bearer …` header into a verified principal, and answers
 //! everything else with the 401/403 responses MCP clients and OAuth tooling expect: byte-for-byte

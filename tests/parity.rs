@@ -109,13 +109,16 @@ impl Case {
     }
 }
 
+/// A named `Authorization` variant: header lines, and why the sides may differ.
+type Variant = (String, Vec<Vec<u8>>, Option<&'static str>);
+
 fn cases() -> Vec<Case> {
     let auth = |value: &[u8]| {
         let mut line = b"Authorization: ".to_vec();
         line.extend_from_slice(value);
         vec![line]
     };
-    let mut variants: Vec<(String, Vec<Vec<u8>>, Option<&'static str>)> = vec![
+    let mut variants: Vec<Variant> = vec![
         ("no header".into(), vec![], None),
         ("basic".into(), auth(b"Basic dXNlcjpwYXNz"), None),
         ("dpop".into(), auth(b"DPoP tok-read"), None),
