@@ -154,8 +154,9 @@ impl BearerAuth {
         }
     }
 
-    /// The longest token accepted, in bytes (default 8 KiB); longer ones get 401 without
-    /// reaching the verifier.
+    /// The longest token accepted, in bytes (default 8 KiB): everything after `Bearer ` in the
+    /// `Authorization` value counts, padding included. Longer ones get 401 without reaching the
+    /// verifier (RFC 6750 digest, P7).
     #[must_use]
     pub fn max_token_len(self, max: usize) -> Self {
         self.with(|config| config.max_token_len = max)

@@ -101,7 +101,8 @@ fn parse_spec(headers: &HeaderMap, max_len: usize) -> Credentials<'_> {
     if values.next().is_some() {
         return Credentials::Malformed(Malformed::MultipleHeaders);
     }
-    let value = value.as_bytes().trim_ascii();
+    let raw = value.as_bytes();
+    let value = raw.trim_ascii();
     if value.is_empty() {
         return Credentials::Malformed(Malformed::Empty);
     }
@@ -112,6 +113,11 @@ fn parse_spec(headers: &HeaderMap, max_len: usize) -> Credentials<'_> {
     let (scheme, rest) = value.split_at(scheme_end);
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Credentials::OtherScheme;
+    }
+    // The cap counts everything after `Bearer ` (as in `PythonSdk`), padding included, so
+    // whitespace cannot smuggle a huge value past it (RFC 6750 digest, P7).
+    if raw.len() > max_len.saturating_add(b"Bearer ".len()) {
+        return Credentials::BadToken(BadToken::TooLong);
     }
     if rest.is_empty() {
         return Credentials::Malformed(Malformed::MissingToken);
@@ -126,9 +132,6 @@ fn parse_spec(headers: &HeaderMap, max_len: usize) -> Credentials<'_> {
     }
     if token.iter().any(|&b| b == b' ' || b == b'\t' || b == b',') || is_auth_param(token) {
         return Credentials::Malformed(Malformed::NotSingleToken);
-    }
-    if token.len() > max_len {
-        return Credentials::BadToken(BadToken::TooLong);
     }
     match std::str::from_utf8(token) {
         Ok(token) if is_b64token(token.as_bytes()) => Credentials::Bearer(Cow::Borrowed(token)),
