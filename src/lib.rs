@@ -66,6 +66,8 @@ mod challenge;
 mod clock;
 mod context;
 mod credentials;
+#[cfg(feature = "jwt")]
+mod crypto;
 mod error;
 mod extract;
 mod profile;
@@ -75,6 +77,10 @@ mod scopes;
 mod session;
 mod token;
 mod verifier;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 pub use auth::{BearerAuth, BearerAuthService, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
 pub use context::AuthorizationContext;

@@ -1,0 +1,1 @@
+//! Test kit (feature `testing`): a loopback authorization server and a token minter.
