@@ -1,7 +1,9 @@
 //! Choosing jsonwebtoken's crypto backend.
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
-compile_error!("the `jwt` feature needs a crypto backend: enable `aws-lc-rs` (default) or `rust-crypto`");
+compile_error!(
+    "the `jwt` feature needs a crypto backend: enable `aws-lc-rs` (default) or `rust-crypto`"
+);
 
 /// Makes sure jsonwebtoken has a process-wide crypto provider.
 ///

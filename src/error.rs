@@ -29,4 +29,21 @@ pub enum ConfigError {
         /// The refused realm, escaped for display.
         realm: String,
     },
+    /// A verification key could not be used.
+    #[error("invalid key {kid:?}: {reason}")]
+    InvalidKey {
+        /// The key id it was given under.
+        kid: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A JWT verifier needs at least one key, or a key source (JWKS URL, issuer discovery).
+    #[error("a JWT verifier needs a key or a JWKS source")]
+    NoKeys,
+    /// A JWT verifier needs the audience it accepts (RFC 9068 §4, RFC 8707): this resource.
+    #[error("a JWT verifier needs at least one audience (this resource's identifier)")]
+    MissingAudience,
+    /// An algorithm that may not be used: `none`, or a symmetric one from a JWKS.
+    #[error("algorithm not allowed: {0}")]
+    Algorithm(String),
 }

@@ -95,6 +95,9 @@ pub use scopes::{
 pub use session::{SESSION_NOT_FOUND_BODY, SessionNotFound, SessionOwners};
 pub use token::AccessToken;
 pub use verifier::{FnVerifier, StaticVerifier, TokenVerifier, VerifyError, verifier_fn};
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub use verifier::{JwtAlgorithm, JwtVerifier, JwtVerifierBuilder, jsonwebtoken};
 
 /// Items the macros expand to; not public API.
 #[doc(hidden)]

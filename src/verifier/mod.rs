@@ -2,12 +2,16 @@
 
 mod error;
 mod func;
+#[cfg(feature = "jwt")]
+pub(crate) mod jwt;
 mod static_tokens;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
 pub use error::VerifyError;
 pub use func::{FnVerifier, verifier_fn};
+#[cfg(feature = "jwt")]
+pub use jwt::{JwtAlgorithm, JwtVerifier, JwtVerifierBuilder, jsonwebtoken};
 pub use static_tokens::StaticVerifier;
 
 use crate::AccessToken;

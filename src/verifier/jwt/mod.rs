@@ -1,0 +1,395 @@
+//! [`JwtVerifier`]: JWT access tokens (RFC 9068) checked with the `jsonwebtoken` crate.
+
+mod claims;
+mod keys;
+
+use std::{fmt, future::Future, sync::Arc, time::Duration};
+
+use jsonwebtoken::{Algorithm, DecodingKey, jwk::Jwk};
+use serde_json::{Map, Value};
+
+pub(crate) use claims::{Rules, check as check_claims, check_typ};
+pub(crate) use keys::{Key, KeySet, is_hmac, key_from_jwk};
+
+use self::claims::Audience;
+use crate::{AccessToken, ConfigError, TokenVerifier, VerifyError, clock};
+
+pub use jsonwebtoken::{self, Algorithm as JwtAlgorithm};
+
+/// Verifies JWT access tokens: signature with a configured key, then `typ`, `exp`/`nbf` (with
+/// leeway), `iss`, `aud` and the client, then maps the claims to an [`AccessToken`].
+///
+/// - Each key verifies exactly one algorithm, taken from the key, never from the token header;
+///   `none` is never accepted; `crit` parameters it does not understand make the token invalid
+///   (RFC 8725 §3.1, RFC 7515 §4.1.11).
+/// - `aud` must contain one of the configured audiences — this resource (RFC 9068 §4, RFC 8707).
+/// - `exp` is required by default; a token is expired when `now >= exp + leeway` (default 60 s).
+/// - Claims: `scope` (space-separated) → scopes, `client_id` (else `azp`) → client, `sub` →
+///   subject, the matched `aud` → resource, and every claim kept, so
+///   [`AuthenticatedUser::issuer`](crate::AuthenticatedUser::issuer) reads `iss`.
+///
+/// ```
+/// use axum_bearer::{BearerAuth, JwtVerifier};
+///
+/// # fn main() -> Result<(), axum_bearer::ConfigError> {
+/// let verifier = JwtVerifier::builder()
+///     .issuer("https://auth.example.com")
+///     .audience("https://api.example.com/mcp")
+///     .hmac_secret("key-1", b"a long random secret shared with the authorization server")?
+///     .build()?;
+/// let auth = BearerAuth::new(verifier);
+/// # let _ = auth;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct JwtVerifier {
+    keys: Arc<KeySet>,
+    rules: Arc<Rules>,
+}
+
+impl JwtVerifier {
+    /// A builder: add keys, the issuer and the audience, then [`build`](JwtVerifierBuilder::build).
+    pub fn builder() -> JwtVerifierBuilder {
+        JwtVerifierBuilder::default()
+    }
+
+    fn verify_now(&self, token: &str) -> Result<AccessToken, VerifyError> {
+        verify_with(token, &self.rules, |kid, alg| {
+            Ok(self.keys.candidates(kid, alg))
+        })
+    }
+}
+
+/// The shared verification path: header → key → signature → claims. `keys` finds the
+/// candidate keys for the header's `kid` and `alg`.
+pub(crate) fn verify_with(
+    token: &str,
+    rules: &Rules,
+    keys: impl FnOnce(Option<&str>, Algorithm) -> Result<Vec<Arc<Key>>, VerifyError>,
+) -> Result<AccessToken, VerifyError> {
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|_| VerifyError::invalid("not a JWS compact token"))?;
+    check_typ(header.typ.as_deref(), rules.strict)?;
+    if header.kid.as_ref().is_some_and(|kid| kid.len() > 256) {
+        return Err(VerifyError::invalid("JWT kid too long"));
+    }
+    let candidates = keys(header.kid.as_deref(), header.alg)?;
+    if candidates.is_empty() {
+        return Err(VerifyError::invalid("no key for the JWT kid"));
+    }
+    let mut last = VerifyError::invalid("JWT signature does not verify");
+    for key in candidates {
+        if key.alg != header.alg {
+            last = VerifyError::invalid("JWT alg is not the key's algorithm");
+            continue;
+        }
+        match jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &key.validation) {
+            Ok(data) => return check_claims(token, data.claims, rules, clock::unix_now()),
+            Err(error) => {
+                last = VerifyError::invalid(format!("JWT rejected: {}", error.kind_name()));
+            }
+        }
+    }
+    Err(last)
+}
+
+/// Short names of jsonwebtoken's errors, for logs (never the token).
+trait KindName {
+    fn kind_name(&self) -> &'static str;
+}
+
+impl KindName for jsonwebtoken::errors::Error {
+    fn kind_name(&self) -> &'static str {
+        use jsonwebtoken::errors::ErrorKind as K;
+        match self.kind() {
+            K::InvalidToken => "malformed",
+            K::InvalidSignature => "bad signature",
+            K::InvalidAlgorithm | K::MissingAlgorithm => "algorithm not allowed",
+            K::InvalidAlgorithmName => "unknown algorithm",
+            K::Base64(_) => "bad base64",
+            K::Json(_) => "bad JSON",
+            K::Utf8(_) => "bad UTF-8",
+            _ => "invalid",
+        }
+    }
+}
+
+impl TokenVerifier for JwtVerifier {
+    fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send {
+        std::future::ready(self.verify_now(token))
+    }
+}
+
+impl fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("keys", &self.keys.len())
+            .field("rules", &self.rules)
+            .finish()
+    }
+}
+
+/// Configures a [`JwtVerifier`]; every key is checked when added, the whole when built.
+#[derive(Debug)]
+pub struct JwtVerifierBuilder {
+    keys: KeySet,
+    issuer: Option<String>,
+    audiences: Vec<String>,
+    normalise_audience: bool,
+    algorithms: Option<Vec<Algorithm>>,
+    leeway: Duration,
+    require_exp: bool,
+    strict: bool,
+    read_scp: bool,
+    client_id_claims: Vec<String>,
+}
+
+impl Default for JwtVerifierBuilder {
+    fn default() -> Self {
+        Self {
+            keys: KeySet::default(),
+            issuer: None,
+            audiences: Vec::new(),
+            normalise_audience: false,
+            algorithms: None,
+            leeway: crate::DEFAULT_LEEWAY,
+            require_exp: true,
+            strict: false,
+            read_scp: false,
+            client_id_claims: vec!["client_id".into(), "azp".into()],
+        }
+    }
+}
+
+fn key_error(kid: &str) -> impl FnOnce(jsonwebtoken::errors::Error) -> ConfigError + '_ {
+    move |error| ConfigError::InvalidKey {
+        kid: kid.to_owned(),
+        reason: error.to_string(),
+    }
+}
+
+impl JwtVerifierBuilder {
+    /// The issuer the `iss` claim must equal exactly (RFC 9068 §4).
+    #[must_use]
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// An audience to accept: this resource's identifier. Call again to accept several.
+    #[must_use]
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Compare audiences as URLs: scheme/host case, default port and one trailing slash aside
+    /// (the MCP spec's robustness advice). Off by default: RFC 7519 compares exactly.
+    #[must_use]
+    pub fn normalise_audience(mut self, on: bool) -> Self {
+        self.normalise_audience = on;
+        self
+    }
+
+    /// The algorithms tokens may use (default: those of the configured keys). `none` cannot be
+    /// listed: it is not a `jsonwebtoken` algorithm.
+    #[must_use]
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// Clock-skew allowance for `exp` and `nbf` (default 60 s).
+    #[must_use]
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Whether `exp` is required (default `true`).
+    #[must_use]
+    pub fn require_exp(mut self, required: bool) -> Self {
+        self.require_exp = required;
+        self
+    }
+
+    /// Strict RFC 9068: `typ` must be `at+jwt`, the claims `iss exp aud sub client_id iat jti` must
+    /// be present, and `scope` must be a string. Off by default: tokens without `typ` or with
+    /// `JWT` are also accepted, and a `scope` array is read.
+    #[must_use]
+    pub fn strict_rfc9068(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Read scopes from an `scp` claim (array or string) when `scope` is absent (Azure AD, Okta).
+    #[must_use]
+    pub fn scp_claim(mut self, on: bool) -> Self {
+        self.read_scp = on;
+        self
+    }
+
+    /// The claims that name the client, first present wins (default `client_id`, then `azp`).
+    #[must_use]
+    pub fn client_id_claims<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.client_id_claims = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    fn key(mut self, kid: &str, alg: Algorithm, decoding: DecodingKey) -> Self {
+        self.keys.insert(Key::new(Some(kid), alg, decoding));
+        self
+    }
+
+    /// An HMAC secret for HS256 (RFC 8725 §3.5: a random secret, never a password).
+    pub fn hmac_secret(self, kid: &str, secret: &[u8]) -> Result<Self, ConfigError> {
+        self.hmac_secret_with(kid, Algorithm::HS256, secret)
+    }
+
+    /// An HMAC secret bound to `alg` (HS256, HS384 or HS512).
+    pub fn hmac_secret_with(
+        self,
+        kid: &str,
+        alg: Algorithm,
+        secret: &[u8],
+    ) -> Result<Self, ConfigError> {
+        if !is_hmac(alg) {
+            return Err(ConfigError::Algorithm(format!(
+                "{alg:?} is not an HMAC algorithm"
+            )));
+        }
+        if secret.len() < 32 {
+            return Err(ConfigError::InvalidKey {
+                kid: kid.to_owned(),
+                reason: "HMAC secrets need at least 32 bytes (RFC 8725 §3.5)".into(),
+            });
+        }
+        let decoding = DecodingKey::from_secret(secret).map_err(key_error(kid))?;
+        Ok(self.key(kid, alg, decoding))
+    }
+
+    /// An RSA public key (PEM) for RS256.
+    pub fn rsa_pem(self, kid: &str, pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        self.rsa_pem_with(kid, Algorithm::RS256, pem)
+    }
+
+    /// An RSA public key (PEM) bound to `alg` (RS256/384/512, PS256/384/512).
+    pub fn rsa_pem_with(
+        self,
+        kid: &str,
+        alg: Algorithm,
+        pem: impl AsRef<[u8]>,
+    ) -> Result<Self, ConfigError> {
+        let decoding = DecodingKey::from_rsa_pem(pem.as_ref()).map_err(key_error(kid))?;
+        self.checked(kid, alg, decoding)
+    }
+
+    /// An RSA public key (DER, PKCS#1) bound to `alg`.
+    pub fn rsa_der(self, kid: &str, alg: Algorithm, der: &[u8]) -> Result<Self, ConfigError> {
+        self.checked(kid, alg, DecodingKey::from_rsa_der(der))
+    }
+
+    /// An EC public key (PEM) for ES256.
+    pub fn ec_pem(self, kid: &str, pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        self.ec_pem_with(kid, Algorithm::ES256, pem)
+    }
+
+    /// An EC public key (PEM) bound to `alg` (ES256 or ES384).
+    pub fn ec_pem_with(
+        self,
+        kid: &str,
+        alg: Algorithm,
+        pem: impl AsRef<[u8]>,
+    ) -> Result<Self, ConfigError> {
+        let decoding = DecodingKey::from_ec_pem(pem.as_ref()).map_err(key_error(kid))?;
+        self.checked(kid, alg, decoding)
+    }
+
+    /// An EC public key (DER) bound to `alg`.
+    pub fn ec_der(self, kid: &str, alg: Algorithm, der: &[u8]) -> Result<Self, ConfigError> {
+        self.checked(kid, alg, DecodingKey::from_ec_der(der))
+    }
+
+    /// An Ed25519 public key (PEM) for EdDSA.
+    pub fn ed_pem(self, kid: &str, pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        let decoding = DecodingKey::from_ed_pem(pem.as_ref()).map_err(key_error(kid))?;
+        self.checked(kid, Algorithm::EdDSA, decoding)
+    }
+
+    /// An Ed25519 public key (DER) for EdDSA.
+    pub fn ed_der(self, kid: &str, der: &[u8]) -> Result<Self, ConfigError> {
+        self.checked(kid, Algorithm::EdDSA, DecodingKey::from_ed_der(der))
+    }
+
+    /// A public key as a JWK: its algorithm from `alg`, else implied by `kty`/`crv`; its id from
+    /// `kid` (a JWK without `kid` matches tokens without one).
+    pub fn jwk(mut self, jwk: &Jwk) -> Result<Self, ConfigError> {
+        let key = key_from_jwk(jwk).map_err(|reason| ConfigError::InvalidKey {
+            kid: jwk.common.key_id.clone().unwrap_or_default(),
+            reason,
+        })?;
+        self.keys.insert(key);
+        Ok(self)
+    }
+
+    fn checked(
+        self,
+        kid: &str,
+        alg: Algorithm,
+        decoding: DecodingKey,
+    ) -> Result<Self, ConfigError> {
+        if decoding.family() != alg.family() {
+            return Err(ConfigError::InvalidKey {
+                kid: kid.to_owned(),
+                reason: format!("a {:?} key cannot verify {alg:?}", decoding.family()),
+            });
+        }
+        Ok(self.key(kid, alg, decoding))
+    }
+
+    pub(crate) fn rules(&self) -> Result<Rules, ConfigError> {
+        if self.audiences.is_empty() {
+            return Err(ConfigError::MissingAudience);
+        }
+        Ok(Rules {
+            issuer: self.issuer.clone(),
+            audiences: self
+                .audiences
+                .iter()
+                .map(|audience| Audience::new(audience, self.normalise_audience))
+                .collect(),
+            leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
+            require_exp: self.require_exp,
+            strict: self.strict,
+            read_scp: self.read_scp,
+            client_id_claims: self.client_id_claims.clone(),
+        })
+    }
+
+    /// Checks the configuration: at least one key and one audience.
+    pub fn build(self) -> Result<JwtVerifier, ConfigError> {
+        crate::crypto::ensure_provider();
+        let rules = self.rules()?;
+        let mut keys = self.keys;
+        if let Some(allowed) = &self.algorithms {
+            let mut kept = KeySet::default();
+            for key in keys.drain() {
+                if allowed.contains(&key.alg) {
+                    kept.insert_shared(key);
+                }
+            }
+            keys = kept;
+        }
+        if keys.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        Ok(JwtVerifier {
+            keys: Arc::new(keys),
+            rules: Arc::new(rules),
+        })
+    }
+}
