@@ -46,4 +46,13 @@ pub enum ConfigError {
     /// An algorithm that may not be used: `none`, or a symmetric one from a JWKS.
     #[error("algorithm not allowed: {0}")]
     Algorithm(String),
+    /// The HTTP client for remote keys could not be built.
+    #[error("HTTP client: {0}")]
+    HttpClient(String),
+    /// A verifier for several issuers needs each one's `issuer`.
+    #[error("each verifier of a MultiIssuerVerifier needs an issuer")]
+    MissingIssuer,
+    /// Two verifiers of a `MultiIssuerVerifier` have the same issuer.
+    #[error("issuer {0:?} configured twice")]
+    DuplicateIssuer(String),
 }

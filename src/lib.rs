@@ -97,7 +97,9 @@ pub use token::AccessToken;
 pub use verifier::{FnVerifier, StaticVerifier, TokenVerifier, VerifyError, verifier_fn};
 #[cfg(feature = "jwt")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
-pub use verifier::{JwtAlgorithm, JwtVerifier, JwtVerifierBuilder, jsonwebtoken};
+pub use verifier::{
+    JwtAlgorithm, JwtVerifier, JwtVerifierBuilder, MultiIssuerVerifier, jsonwebtoken,
+};
 
 /// Items the macros expand to; not public API.
 #[doc(hidden)]

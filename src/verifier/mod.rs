@@ -2,6 +2,8 @@
 
 mod error;
 mod func;
+#[cfg(feature = "jwks")]
+pub(crate) mod jwks;
 #[cfg(feature = "jwt")]
 pub(crate) mod jwt;
 mod static_tokens;
@@ -11,7 +13,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 pub use error::VerifyError;
 pub use func::{FnVerifier, verifier_fn};
 #[cfg(feature = "jwt")]
-pub use jwt::{JwtAlgorithm, JwtVerifier, JwtVerifierBuilder, jsonwebtoken};
+pub use jwt::{JwtAlgorithm, JwtVerifier, JwtVerifierBuilder, MultiIssuerVerifier, jsonwebtoken};
 pub use static_tokens::StaticVerifier;
 
 use crate::AccessToken;

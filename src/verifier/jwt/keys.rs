@@ -73,11 +73,6 @@ impl KeySet {
         self.all.len()
     }
 
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
-    pub(crate) fn contains_kid(&self, kid: &str) -> bool {
-        self.by_kid.contains_key(kid)
-    }
-
     /// The keys that may have signed a token with header `kid` and `alg`: the key named by `kid`,
     /// or without a `kid` every key bound to `alg`. Empty when none fits.
     pub(crate) fn candidates(&self, kid: Option<&str>, alg: Algorithm) -> Vec<Arc<Key>> {

@@ -2,6 +2,7 @@
 
 mod claims;
 mod keys;
+mod multi;
 
 use std::{fmt, future::Future, sync::Arc, time::Duration};
 
@@ -12,6 +13,7 @@ pub(crate) use claims::{Rules, check as check_claims, check_typ};
 pub(crate) use keys::{Key, KeySet, is_hmac, key_from_jwk};
 
 use self::claims::Audience;
+pub use self::multi::MultiIssuerVerifier;
 use crate::{AccessToken, ConfigError, TokenVerifier, VerifyError, clock};
 
 pub use jsonwebtoken::{self, Algorithm as JwtAlgorithm};
@@ -44,6 +46,8 @@ pub use jsonwebtoken::{self, Algorithm as JwtAlgorithm};
 #[derive(Clone)]
 pub struct JwtVerifier {
     keys: Arc<KeySet>,
+    #[cfg(feature = "jwks")]
+    remote: Option<Arc<crate::verifier::jwks::RemoteKeys>>,
     rules: Arc<Rules>,
 }
 
@@ -53,33 +57,44 @@ impl JwtVerifier {
         JwtVerifierBuilder::default()
     }
 
-    fn verify_now(&self, token: &str) -> Result<AccessToken, VerifyError> {
-        verify_with(token, &self.rules, |kid, alg| {
-            Ok(self.keys.candidates(kid, alg))
-        })
+    /// The issuer `iss` must equal, if configured.
+    pub fn issuer(&self) -> Option<&str> {
+        self.rules.issuer.as_deref()
+    }
+
+    async fn verify_token(&self, token: &str) -> Result<AccessToken, VerifyError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| VerifyError::invalid("not a JWS compact token"))?;
+        check_typ(header.typ.as_deref(), self.rules.strict)?;
+        if header.kid.as_ref().is_some_and(|kid| kid.len() > 256) {
+            return Err(VerifyError::invalid("JWT kid too long"));
+        }
+        let kid = header.kid.as_deref();
+        #[allow(unused_mut)]
+        let mut candidates = self.keys.candidates(kid, header.alg);
+        #[cfg(feature = "jwks")]
+        if candidates.is_empty()
+            && let Some(remote) = &self.remote
+        {
+            candidates = remote.candidates(kid, header.alg).await?;
+        }
+        verify_signed(token, header.alg, candidates, &self.rules)
     }
 }
 
-/// The shared verification path: header → key → signature → claims. `keys` finds the
-/// candidate keys for the header's `kid` and `alg`.
-pub(crate) fn verify_with(
+/// Verifies the signature with the first candidate key bound to `alg`, then the claims.
+fn verify_signed(
     token: &str,
+    alg: Algorithm,
+    candidates: Vec<Arc<Key>>,
     rules: &Rules,
-    keys: impl FnOnce(Option<&str>, Algorithm) -> Result<Vec<Arc<Key>>, VerifyError>,
 ) -> Result<AccessToken, VerifyError> {
-    let header = jsonwebtoken::decode_header(token)
-        .map_err(|_| VerifyError::invalid("not a JWS compact token"))?;
-    check_typ(header.typ.as_deref(), rules.strict)?;
-    if header.kid.as_ref().is_some_and(|kid| kid.len() > 256) {
-        return Err(VerifyError::invalid("JWT kid too long"));
-    }
-    let candidates = keys(header.kid.as_deref(), header.alg)?;
     if candidates.is_empty() {
         return Err(VerifyError::invalid("no key for the JWT kid"));
     }
     let mut last = VerifyError::invalid("JWT signature does not verify");
     for key in candidates {
-        if key.alg != header.alg {
+        if key.alg != alg {
             last = VerifyError::invalid("JWT alg is not the key's algorithm");
             continue;
         }
@@ -116,16 +131,17 @@ impl KindName for jsonwebtoken::errors::Error {
 
 impl TokenVerifier for JwtVerifier {
     fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send {
-        std::future::ready(self.verify_now(token))
+        self.verify_token(token)
     }
 }
 
 impl fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtVerifier")
-            .field("keys", &self.keys.len())
-            .field("rules", &self.rules)
-            .finish()
+        let mut debug = f.debug_struct("JwtVerifier");
+        debug.field("keys", &self.keys.len());
+        #[cfg(feature = "jwks")]
+        debug.field("remote", &self.remote);
+        debug.field("rules", &self.rules).finish()
     }
 }
 
@@ -142,6 +158,12 @@ pub struct JwtVerifierBuilder {
     strict: bool,
     read_scp: bool,
     client_id_claims: Vec<String>,
+    #[cfg(feature = "jwks")]
+    remote: Option<crate::verifier::jwks::Source>,
+    #[cfg(feature = "jwks")]
+    timing: crate::verifier::jwks::Timing,
+    #[cfg(feature = "jwks")]
+    client: Option<reqwest::Client>,
 }
 
 impl Default for JwtVerifierBuilder {
@@ -157,6 +179,12 @@ impl Default for JwtVerifierBuilder {
             strict: false,
             read_scp: false,
             client_id_claims: vec!["client_id".into(), "azp".into()],
+            #[cfg(feature = "jwks")]
+            remote: None,
+            #[cfg(feature = "jwks")]
+            timing: crate::verifier::jwks::Timing::default(),
+            #[cfg(feature = "jwks")]
+            client: None,
         }
     }
 }
@@ -370,12 +398,15 @@ impl JwtVerifierBuilder {
         })
     }
 
-    /// Checks the configuration: at least one key and one audience.
+    /// Checks the configuration: at least one key or key source, and one audience.
     pub fn build(self) -> Result<JwtVerifier, ConfigError> {
         crate::crypto::ensure_provider();
         let rules = self.rules()?;
         let mut keys = self.keys;
         if let Some(allowed) = &self.algorithms {
+            if allowed.is_empty() {
+                return Err(ConfigError::Algorithm("the allow-list is empty".into()));
+            }
             let mut kept = KeySet::default();
             for key in keys.drain() {
                 if allowed.contains(&key.alg) {
@@ -384,12 +415,136 @@ impl JwtVerifierBuilder {
             }
             keys = kept;
         }
-        if keys.is_empty() {
+        #[cfg(feature = "jwks")]
+        let remote = match self.remote {
+            Some(source) => {
+                let allowed = match &self.algorithms {
+                    Some(allowed) => allowed
+                        .iter()
+                        .copied()
+                        .filter(|alg| !is_hmac(*alg))
+                        .collect(),
+                    None => ASYMMETRIC.to_vec(),
+                };
+                let client = match self.client {
+                    Some(client) => client,
+                    None => reqwest::Client::builder()
+                        .timeout(self.timing.timeout)
+                        .connect_timeout(self.timing.timeout)
+                        .build()
+                        .map_err(|error| ConfigError::HttpClient(error.to_string()))?,
+                };
+                Some(Arc::new(crate::verifier::jwks::RemoteKeys::new(
+                    source,
+                    client,
+                    allowed,
+                    self.timing,
+                )))
+            }
+            None => None,
+        };
+        #[cfg(feature = "jwks")]
+        let has_source = !keys.is_empty() || remote.is_some();
+        #[cfg(not(feature = "jwks"))]
+        let has_source = !keys.is_empty();
+        if !has_source {
             return Err(ConfigError::NoKeys);
         }
         Ok(JwtVerifier {
             keys: Arc::new(keys),
+            #[cfg(feature = "jwks")]
+            remote,
             rules: Arc::new(rules),
         })
+    }
+}
+
+/// The algorithms a JWKS may provide keys for: never a symmetric one.
+#[cfg(feature = "jwks")]
+const ASYMMETRIC: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+impl JwtVerifierBuilder {
+    /// Keys from a JWKS URL (RFC 7517), fetched on first use, cached, refreshed in the background
+    /// and refetched once for an unknown `kid`.
+    pub fn jwks_url(mut self, url: impl AsRef<str>) -> Result<Self, ConfigError> {
+        let url = url.as_ref();
+        let parsed = url::Url::parse(url)
+            .ok()
+            .filter(|parsed| matches!(parsed.scheme(), "http" | "https"))
+            .ok_or_else(|| ConfigError::InvalidUrl {
+                what: "jwks",
+                url: url.escape_debug().to_string(),
+                reason: "not an absolute http(s) URL".into(),
+            })?;
+        self.remote = Some(crate::verifier::jwks::Source::Url(parsed));
+        Ok(self)
+    }
+
+    /// Keys found through `issuer`'s metadata: RFC 8414
+    /// (`/.well-known/oauth-authorization-server`), then OpenID Connect Discovery
+    /// (`/.well-known/openid-configuration`); the document's `issuer` must equal `issuer`.
+    /// Also sets [`issuer`](Self::issuer).
+    pub fn discover(mut self, issuer: impl Into<String>) -> Result<Self, ConfigError> {
+        let issuer = issuer.into();
+        let parsed = url::Url::parse(&issuer).ok().filter(|parsed| {
+            matches!(parsed.scheme(), "http" | "https")
+                && parsed.query().is_none()
+                && parsed.fragment().is_none()
+        });
+        if parsed.is_none() {
+            return Err(ConfigError::InvalidUrl {
+                what: "issuer",
+                url: issuer.escape_debug().to_string(),
+                reason: "an issuer is an http(s) URL without query or fragment (RFC 8414 §2)"
+                    .into(),
+            });
+        }
+        self.remote = Some(crate::verifier::jwks::Source::Discover(issuer.clone()));
+        self.issuer = Some(issuer);
+        Ok(self)
+    }
+
+    /// Timeout of each metadata or JWKS request (default 5 s).
+    #[must_use]
+    pub fn jwks_timeout(mut self, timeout: Duration) -> Self {
+        self.timing.timeout = timeout;
+        self
+    }
+
+    /// Least time between two fetches caused by unknown `kid`s or failures (default 10 s).
+    #[must_use]
+    pub fn jwks_cooldown(mut self, cooldown: Duration) -> Self {
+        self.timing.cooldown = cooldown;
+        self
+    }
+
+    /// How long keys stay fresh: `default` without `Cache-Control: max-age` (default 5 min),
+    /// an advertised `max-age` clamped to `min..=max` (default 30 s to 24 h).
+    #[must_use]
+    pub fn jwks_refresh(mut self, default: Duration, min: Duration, max: Duration) -> Self {
+        self.timing.default_max_age = default;
+        self.timing.min_max_age = min.min(max);
+        self.timing.max_max_age = max.max(min);
+        self
+    }
+
+    /// The HTTP client for metadata and JWKS requests (default: reqwest with rustls and the
+    /// [`jwks_timeout`](Self::jwks_timeout)).
+    #[must_use]
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
     }
 }

@@ -1,0 +1,256 @@
+//! Remote keys (feature `jwks`): a JWKS fetched from a URL or found through issuer discovery,
+//! cached, refreshed in the background, refetched once for an unknown `kid`.
+//!
+//! - Readers never wait on a fetch while they have a key: the key set is an `Arc` swapped
+//!   atomically, and stale keys are refreshed by a background task.
+//! - A token whose `kid` is unknown triggers one refetch, shared by every request that needs it
+//!   (single-flight), and at most one per cooldown, so bogus `kid`s cannot hammer the server.
+//! - When the endpoint fails the cached keys keep serving; with no usable key the verifier says
+//!   `Unavailable` (503), while an unknown `kid` after a successful refresh is `Invalid` (401).
+//! - Keys come only from the configured JWKS: `jku`, `x5u` and `jwk` headers are never followed.
+
+mod fetch;
+
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use arc_swap::ArcSwap;
+use jsonwebtoken::Algorithm;
+use tokio::{sync::Mutex, time::Instant};
+use url::Url;
+
+use fetch::FetchError;
+
+use crate::{
+    VerifyError,
+    verifier::jwt::{Key, KeySet},
+};
+
+/// Where the keys come from.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// A JWKS URL.
+    Url(Url),
+    /// The `jwks_uri` of the issuer's RFC 8414 or OIDC metadata.
+    Discover(String),
+}
+
+/// Timings of a remote key set.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    /// Fetch timeout (connect and whole response).
+    pub(crate) timeout: Duration,
+    /// Least time between two fetches triggered by unknown `kid`s or failures.
+    pub(crate) cooldown: Duration,
+    /// How long keys stay fresh without `Cache-Control: max-age`.
+    pub(crate) default_max_age: Duration,
+    /// Bounds on an advertised `max-age`.
+    pub(crate) min_max_age: Duration,
+    pub(crate) max_max_age: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(5),
+            cooldown: Duration::from_secs(10),
+            default_max_age: Duration::from_secs(300),
+            min_max_age: Duration::from_secs(30),
+            max_max_age: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// What readers see: the keys and what is known about them.
+#[derive(Debug, Default)]
+struct Snapshot {
+    keys: Arc<KeySet>,
+    /// Whether a fetch has ever succeeded.
+    loaded: bool,
+    fresh_until: Option<Instant>,
+    etag: Option<String>,
+    jwks_url: Option<Url>,
+    /// The last attempt, and whether it failed.
+    last_attempt: Option<Instant>,
+    last_failed: bool,
+}
+
+/// A remote JWKS with its cache.
+pub(crate) struct RemoteKeys {
+    source: Source,
+    client: reqwest::Client,
+    allowed: Vec<Algorithm>,
+    timing: Timing,
+    snapshot: ArcSwap<Snapshot>,
+    /// Held while a fetch runs: the single flight.
+    flight: Mutex<()>,
+    refreshing: AtomicBool,
+}
+
+impl fmt::Debug for RemoteKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let snapshot = self.snapshot.load();
+        f.debug_struct("RemoteKeys")
+            .field("source", &self.source)
+            .field("keys", &snapshot.keys.len())
+            .field("loaded", &snapshot.loaded)
+            .field("timing", &self.timing)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteKeys {
+    pub(crate) fn new(
+        source: Source,
+        client: reqwest::Client,
+        allowed: Vec<Algorithm>,
+        timing: Timing,
+    ) -> Self {
+        Self {
+            source,
+            client,
+            allowed,
+            timing,
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            flight: Mutex::new(()),
+            refreshing: AtomicBool::new(false),
+        }
+    }
+
+    /// The keys that may have signed a token with header `kid` and `alg`.
+    pub(crate) async fn candidates(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Vec<Arc<Key>>, VerifyError> {
+        let snapshot = self.snapshot.load_full();
+        let found = snapshot.keys.candidates(kid, alg);
+        if !found.is_empty() {
+            if snapshot
+                .fresh_until
+                .is_some_and(|until| Instant::now() >= until)
+            {
+                self.refresh_in_background();
+            }
+            return Ok(found);
+        }
+        self.refetch_for(kid, alg).await
+    }
+
+    /// One refetch for keys we do not have, shared by all who wait for it, at most one per
+    /// cooldown.
+    async fn refetch_for(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Vec<Arc<Key>>, VerifyError> {
+        let _flight = self.flight.lock().await;
+        // Someone may have fetched while we waited.
+        let snapshot = self.snapshot.load_full();
+        let found = snapshot.keys.candidates(kid, alg);
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        let cooling = snapshot
+            .last_attempt
+            .is_some_and(|at| at.elapsed() < self.timing.cooldown);
+        if !cooling {
+            self.fetch_locked().await;
+        }
+        let snapshot = self.snapshot.load_full();
+        let found = snapshot.keys.candidates(kid, alg);
+        match (found.is_empty(), snapshot.loaded, snapshot.last_failed) {
+            (false, _, _) => Ok(found),
+            (true, false, _) | (true, true, true) => Err(VerifyError::unavailable(
+                "no key for the token and the JWKS endpoint is failing",
+            )),
+            (true, true, false) => Err(VerifyError::invalid("JWT kid not in the JWKS")),
+        }
+    }
+
+    fn refresh_in_background(self: &Arc<Self>) {
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            {
+                let _flight = this.flight.lock().await;
+                let snapshot = this.snapshot.load();
+                if snapshot
+                    .fresh_until
+                    .is_some_and(|until| Instant::now() >= until)
+                {
+                    drop(snapshot);
+                    this.fetch_locked().await;
+                }
+            }
+            this.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Fetches now; the caller holds `flight`. Failures keep the cached keys.
+    async fn fetch_locked(&self) {
+        let previous = self.snapshot.load_full();
+        let started = Instant::now();
+        let outcome = self.fetch(&previous).await;
+        let mut next = Snapshot {
+            keys: previous.keys.clone(),
+            loaded: previous.loaded,
+            fresh_until: previous.fresh_until,
+            etag: previous.etag.clone(),
+            jwks_url: previous.jwks_url.clone(),
+            last_attempt: Some(started),
+            last_failed: false,
+        };
+        match outcome {
+            Ok((jwks_url, fetched)) => {
+                let max_age = match fetched {
+                    fetch::Fetched::Keys {
+                        keys,
+                        skipped,
+                        etag,
+                        max_age,
+                    } => {
+                        tracing::debug!(url = %jwks_url, keys = keys.len(), skipped, "JWKS fetched");
+                        next.keys = Arc::new(keys);
+                        next.etag = etag;
+                        max_age
+                    }
+                    fetch::Fetched::NotModified { max_age } => max_age,
+                };
+                let max_age = max_age
+                    .unwrap_or(self.timing.default_max_age)
+                    .clamp(self.timing.min_max_age, self.timing.max_max_age);
+                next.loaded = true;
+                next.fresh_until = Some(Instant::now() + max_age);
+                next.jwks_url = Some(jwks_url);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "JWKS fetch failed; keeping the cached keys");
+                next.last_failed = true;
+                // Retry a failed refresh after the cooldown rather than hammering at once.
+                if next.loaded {
+                    next.fresh_until = Some(Instant::now() + self.timing.cooldown);
+                }
+            }
+        }
+        self.snapshot.store(Arc::new(next));
+    }
+
+    async fn fetch(&self, previous: &Snapshot) -> Result<(Url, fetch::Fetched), FetchError> {
+        let url = match (&previous.jwks_url, &self.source) {
+            (Some(url), _) | (None, Source::Url(url)) => url.clone(),
+            (None, Source::Discover(issuer)) => fetch::discover(&self.client, issuer).await?,
+        };
+        let fetched =
+            fetch::jwks(&self.client, &url, previous.etag.as_deref(), &self.allowed).await?;
+        Ok((url, fetched))
+    }
+}

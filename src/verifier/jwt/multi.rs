@@ -1,0 +1,85 @@
+//! [`MultiIssuerVerifier`]: several authorization servers, each with its own keys and rules.
+
+use std::{collections::HashMap, fmt, future::Future};
+
+use serde::Deserialize;
+
+use super::JwtVerifier;
+use crate::{AccessToken, ConfigError, TokenVerifier, VerifyError};
+
+/// Routes each token to the [`JwtVerifier`] of the issuer its (unverified) `iss` names, which then
+/// verifies it fully with that issuer's keys and rules. A token from any other issuer is invalid.
+///
+/// ```
+/// use axum_bearer::{JwtVerifier, MultiIssuerVerifier};
+///
+/// # fn main() -> Result<(), axum_bearer::ConfigError> {
+/// let staff = JwtVerifier::builder()
+///     .issuer("https://staff.example")
+///     .audience("https://api.example/mcp")
+///     .hmac_secret("k1", &[7; 32])?
+///     .build()?;
+/// let partners = JwtVerifier::builder()
+///     .issuer("https://partners.example")
+///     .audience("https://api.example/mcp")
+///     .hmac_secret("k1", &[9; 32])?
+///     .build()?;
+/// let verifier = MultiIssuerVerifier::new([staff, partners])?;
+/// # let _ = verifier;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MultiIssuerVerifier {
+    by_issuer: HashMap<String, JwtVerifier>,
+}
+
+impl MultiIssuerVerifier {
+    /// One verifier per issuer; each must have an [`issuer`](super::JwtVerifierBuilder::issuer),
+    /// and no issuer may appear twice.
+    pub fn new(verifiers: impl IntoIterator<Item = JwtVerifier>) -> Result<Self, ConfigError> {
+        let mut by_issuer = HashMap::new();
+        for verifier in verifiers {
+            let issuer = verifier
+                .issuer()
+                .ok_or(ConfigError::MissingIssuer)?
+                .to_owned();
+            if by_issuer.insert(issuer.clone(), verifier).is_some() {
+                return Err(ConfigError::DuplicateIssuer(issuer));
+            }
+        }
+        if by_issuer.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        Ok(Self { by_issuer })
+    }
+
+    async fn route(&self, token: &str) -> Result<AccessToken, VerifyError> {
+        #[derive(Deserialize)]
+        struct Issuer {
+            iss: Option<String>,
+        }
+        // Only to pick the verifier: that verifier then checks the signature and `iss` itself.
+        let claims: Issuer = jsonwebtoken::dangerous::insecure_decode_claims(token)
+            .map_err(|_| VerifyError::invalid("not a JWS compact token"))?;
+        let verifier = claims
+            .iss
+            .as_deref()
+            .and_then(|iss| self.by_issuer.get(iss))
+            .ok_or_else(|| VerifyError::invalid("JWT iss is not a configured issuer"))?;
+        verifier.verify(token).await
+    }
+}
+
+impl TokenVerifier for MultiIssuerVerifier {
+    fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send {
+        self.route(token)
+    }
+}
+
+impl fmt::Debug for MultiIssuerVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultiIssuerVerifier")
+            .field("issuers", &self.by_issuer.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
