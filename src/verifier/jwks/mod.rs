@@ -76,9 +76,11 @@ struct Snapshot {
     fresh_until: Option<Instant>,
     etag: Option<String>,
     jwks_url: Option<Url>,
-    /// The last attempt, and whether it failed.
+    /// The last attempt of any kind, and whether it failed.
     last_attempt: Option<Instant>,
     last_failed: bool,
+    /// The last fetch made because a token needed a key we did not have.
+    last_on_demand: Option<Instant>,
 }
 
 /// A remote JWKS with its cache.
@@ -157,11 +159,14 @@ impl RemoteKeys {
         if !found.is_empty() {
             return Ok(found);
         }
-        let cooling = snapshot
-            .last_attempt
-            .is_some_and(|at| at.elapsed() < self.timing.cooldown);
+        // One on-demand fetch per cooldown, and none right after a failure: a rotated key is
+        // fetched at once, a storm of bogus kids or a dead endpoint is not hammered.
+        let within = |at: Option<Instant>| at.is_some_and(|at| at.elapsed() < self.timing.cooldown);
+        let cooling = within(snapshot.last_on_demand)
+            || (snapshot.last_failed && within(snapshot.last_attempt));
         if !cooling {
-            self.fetch_locked().await;
+            // The first load is not a refetch: it does not start the cooldown.
+            self.fetch_locked(snapshot.loaded).await;
         }
         let snapshot = self.snapshot.load_full();
         let found = snapshot.keys.candidates(kid, alg);
@@ -188,7 +193,7 @@ impl RemoteKeys {
                     .is_some_and(|until| Instant::now() >= until)
                 {
                     drop(snapshot);
-                    this.fetch_locked().await;
+                    this.fetch_locked(false).await;
                 }
             }
             this.refreshing.store(false, Ordering::Release);
@@ -196,7 +201,7 @@ impl RemoteKeys {
     }
 
     /// Fetches now; the caller holds `flight`. Failures keep the cached keys.
-    async fn fetch_locked(&self) {
+    async fn fetch_locked(&self, on_demand: bool) {
         let previous = self.snapshot.load_full();
         let started = Instant::now();
         let outcome = self.fetch(&previous).await;
@@ -208,6 +213,11 @@ impl RemoteKeys {
             jwks_url: previous.jwks_url.clone(),
             last_attempt: Some(started),
             last_failed: false,
+            last_on_demand: if on_demand {
+                Some(started)
+            } else {
+                previous.last_on_demand
+            },
         };
         match outcome {
             Ok((jwks_url, fetched)) => {
