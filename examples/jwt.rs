@@ -58,7 +58,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     old["exp"] = json!(1_000_000_000);
     let expired = issuer.mint(old);
 
-    println!("JWT example listening on {base}; issuer {}", issuer.issuer());
+    println!(
+        "JWT example listening on {base}; issuer {}",
+        issuer.issuer()
+    );
     println!("# 200: a token for this server");
     println!("curl -i -H 'Authorization: Bearer {valid}' {base}/mcp");
     println!("# 401: a token for another resource");

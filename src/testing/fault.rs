@@ -21,7 +21,8 @@ pub enum Fault {
     /// not by [`TestIssuer::requests`](super::TestIssuer::requests).
     Down,
     /// The issuer waits this long before answering normally: longer than a client's timeout, it
-    /// looks like a hung server.
+    /// looks like a hung server. Needs the runtime's time driver (on by default with
+    /// `#[tokio::main]` and `#[tokio::test]`).
     Slow(Duration),
     /// The issuer answers with this status code and a short `text/plain` body. A number that is
     /// not a valid status code (outside 100–999) is answered with 500.
@@ -46,10 +47,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// Every endpoint, in a fixed order (the index of each is its slot in per-endpoint tables).
-    pub(super) const ALL: [Endpoint; 3] =
-        [Endpoint::Jwks, Endpoint::OAuthMetadata, Endpoint::OpenIdConfiguration];
-
+    /// The endpoint's slot in per-endpoint tables (faults, counters).
     pub(super) fn index(self) -> usize {
         match self {
             Endpoint::Jwks => 0,

@@ -150,19 +150,27 @@ pub(super) struct KeyRing {
     family: Family,
     entries: Vec<Entry>,
     current: usize,
+    /// Where this ring starts in the embedded key pairs, so two issuers of one process sign with
+    /// different keys (a token of one must not verify at the other).
+    offset: usize,
     jwks: Arc<JwksDocument>,
 }
 
 impl KeyRing {
     /// A ring with one published key, or `None` when `algorithm` is not supported.
     pub(super) fn new(algorithm: Algorithm) -> Option<Self> {
+        static RINGS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let family = family(algorithm)?;
         let mut ring = Self {
             algorithm,
             family,
             entries: Vec::new(),
             current: 0,
-            jwks: Arc::new(JwksDocument { body: String::new(), etag: String::new() }),
+            offset: RINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            jwks: Arc::new(JwksDocument {
+                body: String::new(),
+                etag: String::new(),
+            }),
         };
         ring.add_key();
         Some(ring)
@@ -191,7 +199,10 @@ impl KeyRing {
 
     /// Any key this ring made, published or retired.
     pub(super) fn key(&self, kid: &str) -> Option<Arc<SigningKey>> {
-        self.entries.iter().find(|entry| entry.key.kid == kid).map(|entry| Arc::clone(&entry.key))
+        self.entries
+            .iter()
+            .find(|entry| entry.key.kid == kid)
+            .map(|entry| Arc::clone(&entry.key))
     }
 
     pub(super) fn jwks(&self) -> Arc<JwksDocument> {
@@ -200,8 +211,11 @@ impl KeyRing {
 
     fn add_key(&mut self) {
         let serial = self.entries.len();
-        let material = &self.family.material[serial % self.family.material.len()];
-        let kid = format!("{}-{serial}", format!("{:?}", self.algorithm).to_ascii_lowercase());
+        let material = &self.family.material[(self.offset + serial) % self.family.material.len()];
+        let kid = format!(
+            "{}-{serial}",
+            format!("{:?}", self.algorithm).to_ascii_lowercase()
+        );
         let encoding = (self.family.load)(material.private_pem.as_bytes())
             .expect("embedded test keys are valid PKCS#8 PEM for their family");
         let mut jwk = Jwk::from_encoding_key(&encoding, self.algorithm)
@@ -210,7 +224,12 @@ impl KeyRing {
         jwk.common.key_algorithm = Some(self.algorithm.into());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         self.entries.push(Entry {
-            key: Arc::new(SigningKey { kid, encoding, jwk, material }),
+            key: Arc::new(SigningKey {
+                kid,
+                encoding,
+                jwk,
+                material,
+            }),
             published: true,
         });
         self.current = serial;
@@ -218,8 +237,12 @@ impl KeyRing {
     }
 
     fn rebuild_jwks(&mut self) {
-        let keys: Vec<&Jwk> =
-            self.entries.iter().filter(|entry| entry.published).map(|entry| &entry.key.jwk).collect();
+        let keys: Vec<&Jwk> = self
+            .entries
+            .iter()
+            .filter(|entry| entry.published)
+            .map(|entry| &entry.key.jwk)
+            .collect();
         let body = serde_json::json!({ "keys": keys }).to_string();
         // `DefaultHasher::new()` has fixed keys, so equal documents get equal tags.
         let mut hasher = DefaultHasher::new();

@@ -138,14 +138,17 @@ pub(crate) fn check(
         string_claim(&claims, "jti")?;
     }
 
-    let client_id = rules
+    // The first client claim present names the client; a malformed one is not skipped for the
+    // next (RFC 9068 §2.2: `client_id` is a string).
+    let client_id = match rules
         .client_id_claims
         .iter()
-        .find_map(|name| match claims.get(name) {
-            Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
-            _ => None,
-        })
-        .ok_or_else(|| invalid("JWT names no client (client_id, azp)"))?;
+        .find_map(|name| claims.get(name))
+    {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        Some(_) => return Err(invalid("JWT client_id is not a non-empty string")),
+        None => return Err(invalid("JWT names no client (client_id, azp)")),
+    };
 
     let scopes = scopes(&claims, rules)?;
 
@@ -256,6 +259,8 @@ mod tests {
         let azp = run(json!({"client_id": null, "azp": "other"}), &rules()).unwrap();
         assert_eq!(azp.client_id, "other");
         assert!(run(json!({"client_id": null}), &rules()).is_err());
+        assert!(run(json!({"client_id": 5, "azp": "other"}), &rules()).is_err());
+        assert!(run(json!({"client_id": "", "azp": "other"}), &rules()).is_err());
     }
 
     #[test]
