@@ -109,6 +109,15 @@ async fn rotated_key_is_accepted_on_first_use_with_exactly_one_refetch() {
     assert_eq!(issuer.requests(Endpoint::Jwks), 2);
 }
 
+/// A token whose header names `kid`, without signing: an unknown `kid` is refused before any
+/// signature check, so the storm below costs no signing.
+fn forged_kid(valid: &str, kid: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let (_, rest) = valid.split_once('.').unwrap();
+    let header = serde_json::json!({"alg": "RS256", "typ": "at+jwt", "kid": kid});
+    format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_of_unknown_kids_fetches_at_most_once_per_cooldown() {
     let issuer = TestIssuer::start().await.unwrap();
@@ -117,12 +126,14 @@ async fn a_storm_of_unknown_kids_fetches_at_most_once_per_cooldown() {
         .build()
         .unwrap());
     assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
-    // Let the first fetch age past nothing: the cooldown starts at that fetch.
+    let valid = token(&issuer);
+    let tokens: Vec<String> = (0..1000)
+        .map(|i| forged_kid(&valid, &format!("bogus-{i}")))
+        .collect();
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for i in 0..1000 {
+    for token in tokens {
         let app = app.clone();
-        let token = token_with_kid(&issuer, &format!("bogus-{i}"));
         tasks.push(tokio::spawn(async move { call(&app, &token).await.0 }));
     }
     for task in tasks {
@@ -234,6 +245,41 @@ async fn each_kind_of_endpoint_failure_is_503_with_no_keys_and_cached_keys_keep_
             "{fault:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn max_age_is_honoured_and_refreshes_revalidate_with_the_etag() {
+    let issuer = TestIssuer::builder()
+        .jwks_max_age(Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    let verifier = builder(&issuer)
+        .jwks_refresh(
+            Duration::from_secs(300),
+            Duration::from_millis(100),
+            Duration::from_secs(60),
+        )
+        .build()
+        .unwrap();
+    let app = app(verifier);
+    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    // Inside max-age: no request.
+    for _ in 0..5 {
+        assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    }
+    assert_eq!(issuer.requests(Endpoint::Jwks), 1);
+    // After it: one background revalidation, answered 304 (the keys did not change).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while issuer.not_modified() == 0 {
+        assert!(Instant::now() < deadline, "no revalidation after max-age");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(issuer.requests(Endpoint::Jwks), 2);
+    assert_eq!(issuer.not_modified(), 1);
+    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
 }
 
 #[tokio::test]

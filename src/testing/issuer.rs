@@ -75,6 +75,7 @@ pub(super) struct Shared {
     state: Mutex<State>,
     requests: [AtomicUsize; 3],
     dropped: AtomicUsize,
+    not_modified: AtomicUsize,
 }
 
 struct State {
@@ -99,6 +100,10 @@ impl Shared {
 
     pub(super) fn count_request(&self, endpoint: Endpoint) {
         self.requests[endpoint.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn count_not_modified(&self) {
+        self.not_modified.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(super) fn count_dropped(&self) {
@@ -274,12 +279,20 @@ impl TestIssuer {
         self.inner.shared.dropped.load(Ordering::Relaxed)
     }
 
-    /// Sets every request counter and [`dropped_connections`](Self::dropped_connections) to zero.
+    /// How many JWKS requests were answered `304 Not Modified` (their `If-None-Match` matched);
+    /// they are also counted by [`requests`](Self::requests).
+    pub fn not_modified(&self) -> usize {
+        self.inner.shared.not_modified.load(Ordering::Relaxed)
+    }
+
+    /// Sets every request counter, [`dropped_connections`](Self::dropped_connections) and
+    /// [`not_modified`](Self::not_modified) to zero.
     pub fn reset_counters(&self) {
         for counter in &self.inner.shared.requests {
             counter.store(0, Ordering::Relaxed);
         }
         self.inner.shared.dropped.store(0, Ordering::Relaxed);
+        self.inner.shared.not_modified.store(0, Ordering::Relaxed);
     }
 
     /// Makes both discovery documents advertise `issuer` instead of [`issuer()`](Self::issuer)
@@ -452,6 +465,7 @@ impl TestIssuerBuilder {
             }),
             requests: Default::default(),
             dropped: AtomicUsize::new(0),
+            not_modified: AtomicUsize::new(0),
         });
         let (shutdown, stopped) = watch::channel(());
         tokio::spawn(server::run(listener, Arc::clone(&shared), stopped));

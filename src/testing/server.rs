@@ -122,6 +122,7 @@ fn jwks(shared: &Shared, request_headers: &HeaderMap) -> Response<Body> {
         .iter()
         .any(|value| if_none_match_hits(value, &document.etag));
     let mut response = if not_modified {
+        shared.count_not_modified();
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
