@@ -119,6 +119,20 @@ impl BearerAuth {
         Ok(self.with(|config| config.resource_server = Some(url)))
     }
 
+    /// Configures the protected resource from its RFC 9728 metadata in one call:
+    /// `resource_metadata_url` is the document's well-known URL and `resource_server_url` its
+    /// `resource`, so neither can disagree with the document served by
+    /// [`ProtectedResourceMetadata::router`](crate::ProtectedResourceMetadata::router).
+    #[cfg(feature = "metadata")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metadata")))]
+    pub fn protected_resource(
+        self,
+        metadata: &crate::ProtectedResourceMetadata,
+    ) -> Result<Self, ConfigError> {
+        self.resource_metadata_url(metadata.url())?
+            .resource_server_url(metadata.resource())
+    }
+
     /// Declares that a token granted `broader` also satisfies each of `narrower`
     /// (transitively: `admin ⇒ write`, `write ⇒ read` gives `admin ⇒ read`).
     pub fn scope_implies<I, S>(self, broader: &str, narrower: I) -> Result<Self, ConfigError>

@@ -55,4 +55,7 @@ pub enum ConfigError {
     /// Two verifiers of a `MultiIssuerVerifier` have the same issuer.
     #[error("issuer {0:?} configured twice")]
     DuplicateIssuer(String),
+    /// Protected resource metadata needs at least one authorization server (MCP).
+    #[error("protected resource metadata needs at least one authorization server")]
+    NoAuthorizationServer,
 }

@@ -78,6 +78,9 @@ mod session;
 mod token;
 mod verifier;
 
+#[cfg(feature = "metadata")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metadata")))]
+pub mod metadata;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
@@ -86,6 +89,8 @@ pub use auth::{BearerAuth, BearerAuthService, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_
 pub use context::AuthorizationContext;
 pub use error::ConfigError;
 pub use extract::AuthenticatedUser;
+#[cfg(feature = "metadata")]
+pub use metadata::ProtectedResourceMetadata;
 pub use profile::Profile;
 pub use rejection::{Rejection, RejectionKind};
 pub use scopes::{

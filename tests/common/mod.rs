@@ -142,7 +142,7 @@ pub fn reference_app(profile: Profile, verifier: Recording) -> Router {
         .profile(profile)
         .resource_server_url(RESOURCE)
         .unwrap();
-    Router::new()
+    let app = Router::new()
         // Every method goes through the gate, as the reference's un-restricted route.
         .route(
             "/mcp",
@@ -153,7 +153,26 @@ pub fn reference_app(profile: Profile, verifier: Recording) -> Router {
             any(handler).layer(RequireScopesLayer::new(["mcp:read", "mcp:write"]).unwrap()),
         )
         .layer(with_metadata)
-        .nest("/plain", gated(&["mcp:read"]).layer(without_metadata))
+        .nest("/plain", gated(&["mcp:read"]).layer(without_metadata));
+    with_metadata_route(app)
+}
+
+/// The reference's RFC 9728 route: `resource_server_url` as resource, one authorization server,
+/// the required scope.
+#[cfg(feature = "metadata")]
+fn with_metadata_route(app: Router) -> Router {
+    let metadata =
+        axum_bearer::ProtectedResourceMetadata::new(RESOURCE, ["https://auth.example.com/"])
+            .unwrap()
+            .with_scopes_supported(["mcp:read"])
+            .unwrap();
+    assert_eq!(metadata.url(), METADATA_URL);
+    app.merge(metadata.router())
+}
+
+#[cfg(not(feature = "metadata"))]
+fn with_metadata_route(app: Router) -> Router {
+    app
 }
 
 /// A response, read whole.

@@ -1,0 +1,279 @@
+//! [`ProtectedResourceMetadata`]: the RFC 9728 document.
+
+use serde::{Deserialize, Serialize};
+
+use super::url::{metadata_url, parse_resource};
+use crate::{ConfigError, scopes::validate_scope_token};
+
+/// OAuth 2.0 Protected Resource Metadata (RFC 9728 §2): how a client finds the authorization
+/// server for this resource. MCP requires it, with at least one authorization server.
+///
+/// Members are serialised in the RFC's order; absent and empty ones are left out (§3.2), except
+/// `bearer_methods_supported`, which defaults to `["header"]` (an empty list has a meaning of its
+/// own). `resource` is served exactly as configured: clients compare it code point by code point
+/// with the URL they called (§3.3, §7.3).
+///
+/// ```
+/// use axum_bearer::ProtectedResourceMetadata;
+///
+/// let metadata = ProtectedResourceMetadata::new("https://mcp.example.com/mcp", ["https://auth.example.com"])?
+///     .with_scopes_supported(["mcp:read", "mcp:write"])?
+///     .with_resource_name("Example MCP server");
+/// assert_eq!(metadata.url(), "https://mcp.example.com/.well-known/oauth-protected-resource/mcp");
+/// assert_eq!(
+///     serde_json::to_string(&metadata).unwrap(),
+///     r#"{"resource":"https://mcp.example.com/mcp","authorization_servers":["https://auth.example.com"],"scopes_supported":["mcp:read","mcp:write"],"bearer_methods_supported":["header"],"resource_name":"Example MCP server"}"#
+/// );
+/// # Ok::<(), axum_bearer::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtectedResourceMetadata {
+    resource: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    authorization_servers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jwks_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    scopes_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bearer_methods_supported: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resource_signing_alg_values_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resource_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resource_documentation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resource_policy_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resource_tos_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    tls_client_certificate_bound_access_tokens: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    authorization_details_types_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    dpop_signing_alg_values_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens_required: bool,
+}
+
+/// A URL member: absolute http(s), no fragment; https unless the host is loopback.
+fn checked_url(what: &'static str, url: &str) -> Result<String, ConfigError> {
+    let parsed = parse_resource(url).map_err(|error| match error {
+        ConfigError::InvalidUrl { url, reason, .. } => {
+            ConfigError::InvalidUrl { what, url, reason }
+        }
+        other => other,
+    })?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if parsed.scheme() != "https" && !loopback {
+        return Err(ConfigError::InvalidUrl {
+            what,
+            url: url.escape_debug().to_string(),
+            reason: "https is required except on loopback hosts (RFC 9728 §7.1)".into(),
+        });
+    }
+    Ok(url.to_owned())
+}
+
+fn algorithms(
+    values: impl IntoIterator<Item = impl Into<String>>,
+) -> Result<Vec<String>, ConfigError> {
+    values
+        .into_iter()
+        .map(Into::into)
+        .map(|alg: String| {
+            if alg.eq_ignore_ascii_case("none") {
+                Err(ConfigError::Algorithm(
+                    "\"none\" MUST NOT be listed (RFC 9728 §2)".into(),
+                ))
+            } else {
+                Ok(alg)
+            }
+        })
+        .collect()
+}
+
+impl ProtectedResourceMetadata {
+    /// The metadata of `resource` (this server's identifier, as clients call it), protected by
+    /// `authorization_servers` (issuer identifiers, at least one).
+    ///
+    /// Both must be absolute URLs without fragment, `https` unless the host is loopback.
+    pub fn new<I, S>(
+        resource: impl AsRef<str>,
+        authorization_servers: I,
+    ) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let resource = checked_url("resource", resource.as_ref())?;
+        metadata_url(&resource)?;
+        let authorization_servers = authorization_servers
+            .into_iter()
+            .map(|server| checked_url("authorization server", server.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        if authorization_servers.is_empty() {
+            return Err(ConfigError::NoAuthorizationServer);
+        }
+        Ok(Self {
+            resource,
+            authorization_servers,
+            jwks_uri: None,
+            scopes_supported: Vec::new(),
+            bearer_methods_supported: Some(vec!["header".into()]),
+            resource_signing_alg_values_supported: Vec::new(),
+            resource_name: None,
+            resource_documentation: None,
+            resource_policy_uri: None,
+            resource_tos_uri: None,
+            tls_client_certificate_bound_access_tokens: false,
+            authorization_details_types_supported: Vec::new(),
+            dpop_signing_alg_values_supported: Vec::new(),
+            dpop_bound_access_tokens_required: false,
+        })
+    }
+
+    /// The resource identifier, as configured.
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    /// The authorization servers.
+    pub fn authorization_servers(&self) -> &[String] {
+        &self.authorization_servers
+    }
+
+    /// The scopes advertised.
+    pub fn scopes_supported(&self) -> &[String] {
+        &self.scopes_supported
+    }
+
+    /// Where this document is published (RFC 9728 §3.1), the `resource_metadata` of challenges.
+    pub fn url(&self) -> String {
+        // `new` checked that the resource parses.
+        metadata_url(&self.resource).unwrap_or_default()
+    }
+
+    /// The scopes clients may request for this resource (RFC 6749 §3.3 scope-tokens; MCP
+    /// 2026-07-28: leave `offline_access` out).
+    pub fn with_scopes_supported<I, S>(mut self, scopes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes_supported = scopes
+            .into_iter()
+            .map(Into::into)
+            .map(|scope: String| validate_scope_token(&scope).map(|()| scope))
+            .collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    /// How tokens may be sent: `header`, `body`, `query` (default `["header"]`; `[]` means none).
+    #[must_use]
+    pub fn with_bearer_methods_supported<I, S>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.bearer_methods_supported = Some(methods.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The resource's own JWK Set (for signed responses; not the authorization server's). https.
+    pub fn with_jwks_uri(mut self, url: impl AsRef<str>) -> Result<Self, ConfigError> {
+        self.jwks_uri = Some(checked_url("jwks_uri", url.as_ref())?);
+        Ok(self)
+    }
+
+    /// The algorithms the resource signs responses with; `none` is refused.
+    pub fn with_resource_signing_alg_values_supported<I, S>(
+        mut self,
+        algs: I,
+    ) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.resource_signing_alg_values_supported = algorithms(algs)?;
+        Ok(self)
+    }
+
+    /// A human-readable name (RECOMMENDED by RFC 9728).
+    #[must_use]
+    pub fn with_resource_name(mut self, name: impl Into<String>) -> Self {
+        self.resource_name = Some(name.into());
+        self
+    }
+
+    /// A page of documentation for developers.
+    pub fn with_resource_documentation(
+        mut self,
+        url: impl AsRef<str>,
+    ) -> Result<Self, ConfigError> {
+        self.resource_documentation = Some(checked_url("resource_documentation", url.as_ref())?);
+        Ok(self)
+    }
+
+    /// The policy on how clients may use the resource's data.
+    pub fn with_resource_policy_uri(mut self, url: impl AsRef<str>) -> Result<Self, ConfigError> {
+        self.resource_policy_uri = Some(checked_url("resource_policy_uri", url.as_ref())?);
+        Ok(self)
+    }
+
+    /// The terms of service.
+    pub fn with_resource_tos_uri(mut self, url: impl AsRef<str>) -> Result<Self, ConfigError> {
+        self.resource_tos_uri = Some(checked_url("resource_tos_uri", url.as_ref())?);
+        Ok(self)
+    }
+
+    /// Whether tokens are bound to client certificates (RFC 8705).
+    #[must_use]
+    pub fn with_tls_client_certificate_bound_access_tokens(mut self, bound: bool) -> Self {
+        self.tls_client_certificate_bound_access_tokens = bound;
+        self
+    }
+
+    /// The `authorization_details` types supported (RFC 9396).
+    #[must_use]
+    pub fn with_authorization_details_types_supported<I, S>(mut self, types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.authorization_details_types_supported = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The DPoP proof algorithms supported (RFC 9449); `none` is refused.
+    pub fn with_dpop_signing_alg_values_supported<I, S>(
+        mut self,
+        algs: I,
+    ) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.dpop_signing_alg_values_supported = algorithms(algs)?;
+        Ok(self)
+    }
+
+    /// Whether DPoP-bound tokens are required (RFC 9449).
+    #[must_use]
+    pub fn with_dpop_bound_access_tokens_required(mut self, required: bool) -> Self {
+        self.dpop_bound_access_tokens_required = required;
+        self
+    }
+
+    /// The compact JSON document.
+    pub fn to_json(&self) -> String {
+        // Only strings, lists of strings and booleans: serialisation cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
