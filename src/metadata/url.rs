@@ -73,6 +73,13 @@ pub(crate) fn parse_resource(resource: &str) -> Result<Url, ConfigError> {
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(refuse("not an absolute http(s) URL with a host"));
     }
+    // WHATWG parsing forgives `https:///host`; RFC 3986 has an empty authority there.
+    let authority_empty = resource
+        .split_once("://")
+        .is_none_or(|(_, rest)| rest.starts_with('/'));
+    if authority_empty {
+        return Err(refuse("no host after the scheme"));
+    }
     if parsed.fragment().is_some() || resource.contains('#') {
         return Err(refuse("a resource identifier has no fragment"));
     }
