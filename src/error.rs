@@ -58,4 +58,13 @@ pub enum ConfigError {
     /// Protected resource metadata needs at least one authorization server (MCP).
     #[error("protected resource metadata needs at least one authorization server")]
     NoAuthorizationServer,
+    /// An introspection verifier needs client authentication (RFC 7662 §2.1), or an explicit
+    /// `no_client_authentication()`.
+    #[error(
+        "an introspection verifier needs client authentication (or no_client_authentication())"
+    )]
+    MissingClientAuthentication,
+    /// A credential for an authorization server cannot be used; the value is never shown.
+    #[error("invalid credential: {0}")]
+    InvalidCredential(&'static str),
 }

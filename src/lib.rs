@@ -99,6 +99,16 @@ pub use scopes::{
 };
 pub use session::{SESSION_NOT_FOUND_BODY, SessionNotFound, SessionOwners};
 pub use token::AccessToken;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use verifier::{
+    CachedVerifier, CachedVerifierBuilder, DEFAULT_CACHE_MAX_ENTRIES, DEFAULT_CACHE_TTL,
+};
+#[cfg(feature = "introspection")]
+#[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
+pub use verifier::{
+    DEFAULT_INTROSPECTION_TIMEOUT, IntrospectionVerifier, IntrospectionVerifierBuilder,
+};
 pub use verifier::{FnVerifier, StaticVerifier, TokenVerifier, VerifyError, verifier_fn};
 #[cfg(feature = "jwt")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]

@@ -388,7 +388,6 @@ async fn unknown_paths_get_404_and_other_methods_405() {
         "/",
         "/authorize",
         "/token",
-        "/introspect",
         "/jwks.json",
         "/.well-known/jwks.json",
     ] {
@@ -402,6 +401,11 @@ async fn unknown_paths_get_404_and_other_methods_405() {
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()[header::ALLOW], "GET");
     assert_eq!(issuer.requests(Endpoint::Jwks), 0);
+    // Introspection is the one POST endpoint (RFC 7662 §2.1).
+    let response = client.get(issuer.introspection_url()).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[header::ALLOW], "POST");
+    assert_eq!(issuer.requests(Endpoint::Introspection), 0);
 }
 
 #[tokio::test]

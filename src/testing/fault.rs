@@ -44,7 +44,12 @@ pub enum Endpoint {
     /// OpenID Connect Discovery 1.0, `GET <issuer>/.well-known/openid-configuration` (path
     /// appended).
     OpenIdConfiguration,
+    /// RFC 7662 token introspection, `POST <issuer>/introspect`.
+    Introspection,
 }
+
+/// How many endpoints there are: the length of per-endpoint tables.
+pub(super) const ENDPOINTS: usize = 4;
 
 impl Endpoint {
     /// The endpoint's slot in per-endpoint tables (faults, counters).
@@ -53,6 +58,7 @@ impl Endpoint {
             Endpoint::Jwks => 0,
             Endpoint::OAuthMetadata => 1,
             Endpoint::OpenIdConfiguration => 2,
+            Endpoint::Introspection => 3,
         }
     }
 }

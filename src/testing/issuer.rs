@@ -16,7 +16,8 @@ use serde_json::Value;
 use tokio::{net::TcpListener, sync::watch};
 
 use super::{
-    fault::{Endpoint, Fault},
+    fault::{ENDPOINTS, Endpoint, Fault},
+    introspection::{Introspection, IntrospectionRequest, RequiredAuth},
     keys::{self, JwksDocument, KeyRing, SigningKey},
     server,
 };
@@ -28,7 +29,8 @@ const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(300);
 const CLAIMS_LIFETIME_SECS: i64 = 300;
 
 /// A loopback OAuth 2.0 authorization server for tests: it publishes a JWK Set and discovery
-/// documents on `127.0.0.1`, mints access tokens, rotates keys and misbehaves on request.
+/// documents on `127.0.0.1`, mints access tokens, introspects opaque tokens, rotates keys and
+/// misbehaves on request.
 ///
 /// Cloning gives another handle to the same server. The server stops (the port closes, open
 /// connections are dropped) once the last handle is dropped, as soon as the runtime next polls
@@ -46,14 +48,18 @@ const CLAIMS_LIFETIME_SECS: i64 = 300;
 /// | `GET <issuer>/jwks` | `{"keys":[…]}`, every published key with `kid`, `alg` and `use: "sig"`; `Cache-Control: max-age=300`; a strong `ETag` (a matching `If-None-Match` gets `304 Not Modified`) |
 /// | `GET http://127.0.0.1:<port>/.well-known/oauth-authorization-server<path>` | RFC 8414 metadata |
 /// | `GET <issuer>/.well-known/openid-configuration` | OpenID Connect discovery |
+/// | `POST <issuer>/introspect` | RFC 7662 introspection: the [registered](Self::register_token) response for the form's `token`, else `{"active":false}`; `400` without a form body or `token`; `401` without the [required credentials](Self::set_introspection_client) |
 /// | any other path | `404 Not Found` |
 ///
 /// Both discovery documents carry `issuer` (see [`set_discovery_issuer`](Self::set_discovery_issuer)),
-/// `jwks_uri`, `authorization_endpoint`, `token_endpoint`, `introspection_endpoint` and
-/// `response_types_supported`; the OpenID one adds `subject_types_supported` and
-/// `id_token_signing_alg_values_supported`. The authorization, token and introspection endpoints
-/// are placeholders under the issuer URL and answer 404. Another method than `GET` on a served
-/// path gets `405 Method Not Allowed`.
+/// `jwks_uri`, `authorization_endpoint`, `token_endpoint`, `introspection_endpoint`,
+/// `introspection_endpoint_auth_methods_supported` and `response_types_supported`; the OpenID one
+/// adds `subject_types_supported` and `id_token_signing_alg_values_supported`. The authorization
+/// and token endpoints are placeholders under the issuer URL and answer 404. Another method than
+/// `GET` (`POST` for introspection) on a served path gets `405 Method Not Allowed`.
+///
+/// Every introspection request is logged ([`introspection_requests`](Self::introspection_requests))
+/// and counted as [`Endpoint::Introspection`], whose faults apply as for the other endpoints.
 #[derive(Clone)]
 pub struct TestIssuer {
     inner: Arc<Inner>,
@@ -73,15 +79,16 @@ pub(super) struct Shared {
     pub(super) algorithm: Algorithm,
     pub(super) jwks_cache_control: HeaderValue,
     state: Mutex<State>,
-    requests: [AtomicUsize; 3],
+    requests: [AtomicUsize; ENDPOINTS],
     dropped: AtomicUsize,
     not_modified: AtomicUsize,
 }
 
 struct State {
     keys: KeyRing,
-    faults: [Fault; 3],
+    faults: [Fault; ENDPOINTS],
     discovery_issuer: Option<String>,
+    introspection: Introspection,
 }
 
 impl Shared {
@@ -123,6 +130,21 @@ impl Shared {
 
     pub(super) fn jwks_url(&self) -> String {
         format!("{}/jwks", self.issuer)
+    }
+
+    pub(super) fn introspection_url(&self) -> String {
+        format!("{}/introspect", self.issuer)
+    }
+
+    pub(super) fn log_introspection(&self, request: IntrospectionRequest) {
+        self.lock().introspection.log.push(request);
+    }
+
+    pub(super) fn introspect(
+        &self,
+        request: &IntrospectionRequest,
+    ) -> super::introspection::Answer {
+        self.lock().introspection.answer(request)
     }
 }
 
@@ -259,7 +281,7 @@ impl TestIssuer {
     /// Injects `fault` into every endpoint until it is changed ([`Fault::None`] restores normal
     /// service).
     pub fn set_fault(&self, fault: Fault) {
-        self.inner.shared.lock().faults = [fault; 3];
+        self.inner.shared.lock().faults = [fault; ENDPOINTS];
     }
 
     /// Injects `fault` into one endpoint only, e.g. a 404 on the RFC 8414 document to test the
@@ -286,11 +308,13 @@ impl TestIssuer {
     }
 
     /// Sets every request counter, [`dropped_connections`](Self::dropped_connections) and
-    /// [`not_modified`](Self::not_modified) to zero.
+    /// [`not_modified`](Self::not_modified) to zero, and empties the
+    /// [`introspection_requests`](Self::introspection_requests) log.
     pub fn reset_counters(&self) {
         for counter in &self.inner.shared.requests {
             counter.store(0, Ordering::Relaxed);
         }
+        self.inner.shared.lock().introspection.log.clear();
         self.inner.shared.dropped.store(0, Ordering::Relaxed);
         self.inner.shared.not_modified.store(0, Ordering::Relaxed);
     }
@@ -300,6 +324,123 @@ impl TestIssuer {
     /// (RFC 8414 §3.3).
     pub fn set_discovery_issuer(&self, issuer: Option<String>) {
         self.inner.shared.lock().discovery_issuer = issuer;
+    }
+
+    /// The RFC 7662 introspection endpoint, `<issuer>/introspect`, as advertised as
+    /// `introspection_endpoint` by the discovery documents.
+    pub fn introspection_url(&self) -> String {
+        self.inner.shared.introspection_url()
+    }
+
+    /// Makes the introspection endpoint answer `response` (verbatim, any JSON) for the opaque
+    /// `token`, replacing what it answered before. Tokens never registered (or
+    /// [revoked](Self::revoke_token)) introspect to `{"active": false}`.
+    ///
+    /// Start from [`introspection_for`](Self::introspection_for) for an active token, then change
+    /// what the test is about — the endpoint does not check `exp` or anything else, it only
+    /// repeats what it was given.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_bearer::testing::TestIssuer;
+    /// use serde_json::json;
+    ///
+    /// let issuer = TestIssuer::start().await?;
+    /// let mut response = issuer.introspection_for("https://api.example/mcp");
+    /// response["scope"] = json!("notes:read notes:write");
+    /// issuer.register_token("opaque-token-1", response);
+    ///
+    /// let body = reqwest::Client::new()
+    ///     .post(issuer.introspection_url())
+    ///     .form(&[("token", "opaque-token-1")])
+    ///     .send()
+    ///     .await?
+    ///     .bytes()
+    ///     .await?;
+    /// let answer: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(answer["active"], true);
+    /// assert_eq!(issuer.introspection_requests()[0].form_value("token"), Some("opaque-token-1"));
+    /// # Ok(()) }
+    /// ```
+    pub fn register_token(&self, token: impl Into<String>, response: Value) {
+        self.inner
+            .shared
+            .lock()
+            .introspection
+            .tokens
+            .insert(token.into(), response);
+    }
+
+    /// Forgets a [registered](Self::register_token) token: from now on it introspects to
+    /// `{"active": false}`, as a revoked token. Returns `false` when it was not registered.
+    pub fn revoke_token(&self, token: &str) -> bool {
+        self.inner
+            .shared
+            .lock()
+            .introspection
+            .tokens
+            .remove(token)
+            .is_some()
+    }
+
+    /// An RFC 7662 response for an active token issued for `audience`, like the reference's
+    /// example authorization server: `active: true`, `client_id` = `"client-1"`, `scope` =
+    /// `"mcp:read"`, `sub` = `"user-1"`, `aud`, `iss` = [`issuer()`](Self::issuer), `iat` = now,
+    /// `exp` = now + 300 s, `token_type` = `"Bearer"`.
+    pub fn introspection_for(&self, audience: &str) -> Value {
+        let now = crate::clock::unix_now();
+        serde_json::json!({
+            "active": true,
+            "client_id": "client-1",
+            "scope": "mcp:read",
+            "sub": "user-1",
+            "aud": audience,
+            "iss": self.issuer(),
+            "iat": now,
+            "exp": now + CLAIMS_LIFETIME_SECS,
+            "token_type": "Bearer",
+        })
+    }
+
+    /// Makes the introspection endpoint require client authentication (RFC 7662 §2.1) as the
+    /// client `client_id` with `client_secret`, by `client_secret_basic` (the `Authorization:
+    /// Basic` header, both parts form-urlencoded first, RFC 6749 §2.3.1) or `client_secret_post`
+    /// (`client_id` and `client_secret` form parameters), not both at once. Missing or wrong
+    /// credentials get `401` with `WWW-Authenticate: Basic realm="test-issuer"` and
+    /// `{"error":"invalid_client"}`; both methods in one request get `400`. Replaces a
+    /// [bearer credential](Self::set_introspection_bearer) requirement.
+    ///
+    /// By default the endpoint requires nothing.
+    pub fn set_introspection_client(
+        &self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) {
+        self.inner.shared.lock().introspection.required = Some(RequiredAuth::Client {
+            id: client_id.into(),
+            secret: client_secret.into(),
+        });
+    }
+
+    /// Makes the introspection endpoint require `Authorization: Bearer <credential>`; anything
+    /// else gets `401` with `WWW-Authenticate: Bearer realm="test-issuer", error="invalid_token"`.
+    /// Replaces a [client](Self::set_introspection_client) requirement.
+    pub fn set_introspection_bearer(&self, credential: impl Into<String>) {
+        self.inner.shared.lock().introspection.required =
+            Some(RequiredAuth::Bearer(credential.into()));
+    }
+
+    /// Makes the introspection endpoint accept callers without credentials again (the default).
+    pub fn clear_introspection_auth(&self) {
+        self.inner.shared.lock().introspection.required = None;
+    }
+
+    /// Every request the introspection endpoint received, oldest first, faults included (but not
+    /// those [`Fault::Down`] dropped): the decoded form body, the `Authorization` and
+    /// `Content-Type` headers. Emptied by [`reset_counters`](Self::reset_counters).
+    pub fn introspection_requests(&self) -> Vec<IntrospectionRequest> {
+        self.inner.shared.lock().introspection.log.clone()
     }
 
     /// The public JWK of `kid` as published (`kid`, `alg`, `use` set), retired keys included;
@@ -460,8 +601,9 @@ impl TestIssuerBuilder {
             jwks_cache_control,
             state: Mutex::new(State {
                 keys,
-                faults: [Fault::None; 3],
+                faults: [Fault::None; ENDPOINTS],
                 discovery_issuer: None,
+                introspection: Introspection::default(),
             }),
             requests: Default::default(),
             dropped: AtomicUsize::new(0),

@@ -2,9 +2,10 @@
 //!
 //! [`TestIssuer`] is a real OAuth 2.0 authorization server on `127.0.0.1`, small enough to start
 //! in every test: it publishes a JWK Set, RFC 8414 and OpenID Connect discovery documents, signs
-//! RFC 9068 access tokens, rotates and retires keys, and fails on request. Point the JWT verifier
-//! at it (its issuer URL, or its `jwks_url()`) and exercise your protected routes end to end,
-//! with no mocks.
+//! RFC 9068 access tokens, introspects opaque tokens (RFC 7662), rotates and retires keys, and
+//! fails on request. Point the JWT verifier at it (its issuer URL, or its `jwks_url()`), or the
+//! introspection verifier at its `introspection_url()`, and exercise your protected routes end to
+//! end, with no mocks.
 //!
 //! **The keys are public.** They are embedded in this crate (`src/testing/keys/`), so anyone can
 //! sign with them: never configure a verifier outside tests to trust this issuer or its keys.
@@ -57,9 +58,11 @@
 //! handle is dropped. See [`TestIssuer`] for the endpoints and [`Fault`] for the failure modes.
 
 mod fault;
+mod introspection;
 mod issuer;
 mod keys;
 mod server;
 
 pub use fault::{Endpoint, Fault};
+pub use introspection::IntrospectionRequest;
 pub use issuer::{TestIssuer, TestIssuerBuilder};

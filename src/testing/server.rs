@@ -11,8 +11,12 @@ use tokio::{net::TcpListener, sync::watch};
 
 use super::{
     fault::{Endpoint, Fault},
+    introspection::IntrospectionRequest,
     issuer::Shared,
 };
+
+/// The largest introspection request body read; a form with one token is far smaller.
+const MAX_INTROSPECTION_BODY: usize = 64 * 1024;
 
 /// The body [`Fault::InvalidJson`] sends.
 const INVALID_JSON_BODY: &str = "{\"keys\": [ this is not JSON";
@@ -71,6 +75,7 @@ fn route(shared: &Shared, path: &str) -> Option<Endpoint> {
     if let Some(rest) = path.strip_prefix(shared.path.as_str()) {
         match rest {
             "/jwks" => return Some(Endpoint::Jwks),
+            "/introspect" => return Some(Endpoint::Introspection),
             "/.well-known/openid-configuration" => return Some(Endpoint::OpenIdConfiguration),
             _ => {}
         }
@@ -86,19 +91,33 @@ async fn handle(
     let Some(endpoint) = route(&shared, request.uri().path()) else {
         return Ok(plain(StatusCode::NOT_FOUND, "not found"));
     };
-    if request.method() != Method::GET {
+    let (method, allow) = match endpoint {
+        Endpoint::Introspection => (Method::POST, "POST"),
+        _ => (Method::GET, "GET"),
+    };
+    if request.method() != method {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
         response
             .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
         return Ok(response);
     }
+    let (parts, body) = request.into_parts();
     let fault = shared.fault(endpoint);
     if fault == Fault::Down {
         shared.count_dropped();
         return Err(Dropped);
     }
     shared.count_request(endpoint);
+    // The request is logged before any fault applies: the test sees what was sent.
+    let introspection = match endpoint {
+        Endpoint::Introspection => Some(
+            read_introspection(&parts.headers, body)
+                .await
+                .inspect(|logged| shared.log_introspection(logged.clone())),
+        ),
+        _ => None,
+    };
     match fault {
         Fault::Slow(delay) => tokio::time::sleep(delay).await,
         Fault::Status(code) => {
@@ -108,10 +127,48 @@ async fn handle(
         Fault::InvalidJson => return Ok(json(StatusCode::OK, INVALID_JSON_BODY.to_owned())),
         _ => {}
     }
+    if let Some(introspection) = introspection {
+        return Ok(match introspection {
+            Ok(logged) => {
+                let answer = shared.introspect(&logged);
+                let mut response = json(answer.status, answer.body);
+                if let Some(challenge) = answer.challenge {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, challenge);
+                }
+                response
+            }
+            Err(status) => plain(status, "unreadable request body"),
+        });
+    }
     Ok(match endpoint {
-        Endpoint::Jwks => jwks(&shared, request.headers()),
+        Endpoint::Jwks => jwks(&shared, &parts.headers),
         Endpoint::OAuthMetadata => json(StatusCode::OK, metadata(&shared, false).to_string()),
         Endpoint::OpenIdConfiguration => json(StatusCode::OK, metadata(&shared, true).to_string()),
+        // Answered above.
+        Endpoint::Introspection => plain(StatusCode::INTERNAL_SERVER_ERROR, "unreachable"),
+    })
+}
+
+/// Reads an introspection request: headers and the decoded form body.
+async fn read_introspection(
+    headers: &HeaderMap,
+    body: Incoming,
+) -> Result<IntrospectionRequest, StatusCode> {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|value: &HeaderValue| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let body = axum::body::to_bytes(Body::new(body), MAX_INTROSPECTION_BODY)
+        .await
+        .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE)?;
+    Ok(IntrospectionRequest {
+        form: url::form_urlencoded::parse(&body).into_owned().collect(),
+        authorization: header(header::AUTHORIZATION),
+        content_type: header(header::CONTENT_TYPE),
     })
 }
 
@@ -154,7 +211,8 @@ fn metadata(shared: &Shared, openid: bool) -> serde_json::Value {
         "jwks_uri": shared.jwks_url(),
         "authorization_endpoint": format!("{}/authorize", shared.issuer),
         "token_endpoint": format!("{}/token", shared.issuer),
-        "introspection_endpoint": format!("{}/introspect", shared.issuer),
+        "introspection_endpoint": shared.introspection_url(),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "client_credentials"],
     });

@@ -1,17 +1,31 @@
 //! Token verifiers: the trait the layer calls, its error, and the verifiers that ship with the crate.
 
+#[cfg(feature = "cache")]
+mod cache;
 mod error;
 mod func;
+#[cfg(feature = "introspection")]
+mod introspection;
 #[cfg(feature = "jwks")]
 pub(crate) mod jwks;
 #[cfg(feature = "jwt")]
 pub(crate) mod jwt;
+#[cfg(any(feature = "jwt", feature = "introspection"))]
+mod members;
 mod static_tokens;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
+#[cfg(feature = "cache")]
+pub use cache::{
+    CachedVerifier, CachedVerifierBuilder, DEFAULT_CACHE_MAX_ENTRIES, DEFAULT_CACHE_TTL,
+};
 pub use error::VerifyError;
 pub use func::{FnVerifier, verifier_fn};
+#[cfg(feature = "introspection")]
+pub use introspection::{
+    DEFAULT_INTROSPECTION_TIMEOUT, IntrospectionVerifier, IntrospectionVerifierBuilder,
+};
 #[cfg(feature = "jwt")]
 pub use jwt::{JwtAlgorithm, JwtVerifier, JwtVerifierBuilder, MultiIssuerVerifier, jsonwebtoken};
 pub use static_tokens::StaticVerifier;

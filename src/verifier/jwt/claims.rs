@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::{AccessToken, VerifyError, resource::ResourceUrl};
+use crate::{AccessToken, VerifyError, resource::ResourceUrl, verifier::members};
 
 /// What a token must satisfy beyond its signature.
 #[derive(Debug, Clone)]
@@ -65,33 +65,18 @@ fn invalid(reason: &'static str) -> VerifyError {
     VerifyError::invalid(reason)
 }
 
-/// A NumericDate claim (RFC 7519 §2) as whole seconds; `Err` when present but not a number.
 fn numeric_date(
     claims: &Map<String, Value>,
     name: &'static str,
 ) -> Result<Option<i64>, VerifyError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(number)) => match (number.as_i64(), number.as_f64()) {
-            (Some(seconds), _) => Ok(Some(seconds)),
-            (None, Some(seconds)) if seconds.is_finite() && seconds.abs() < 1e15 => {
-                Ok(Some(seconds.floor() as i64))
-            }
-            _ => Err(VerifyError::invalid(format!("JWT {name} is out of range"))),
-        },
-        Some(_) => Err(VerifyError::invalid(format!("JWT {name} is not a number"))),
-    }
+    members::numeric_date(claims, "JWT", name)
 }
 
 fn string_claim<'a>(
     claims: &'a Map<String, Value>,
     name: &str,
 ) -> Result<Option<&'a str>, VerifyError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::String(value)) => Ok(Some(value)),
-        Some(_) => Err(VerifyError::invalid(format!("JWT {name} is not a string"))),
-    }
+    members::string(claims, "JWT", name)
 }
 
 /// Checks `claims` against `rules` at `now`, and builds the [`AccessToken`] for `token`.
