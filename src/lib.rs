@@ -109,15 +109,23 @@ pub use verifier::{
 pub use verifier::{
     DEFAULT_INTROSPECTION_TIMEOUT, IntrospectionVerifier, IntrospectionVerifierBuilder,
 };
-pub use verifier::{FnVerifier, StaticVerifier, TokenVerifier, VerifyError, verifier_fn};
 #[cfg(feature = "jwt")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub use verifier::{
-    JwtAlgorithm, JwtVerifier, JwtVerifierBuilder, MultiIssuerVerifier, jsonwebtoken,
+    DEFAULT_MAX_JWT_CLAIMS_SIZE, JwtAlgorithm, JwtVerifier, JwtVerifierBuilder,
+    MAX_JWT_CLAIMS_DEPTH, MultiIssuerVerifier, jsonwebtoken,
 };
+pub use verifier::{FnVerifier, StaticVerifier, TokenVerifier, VerifyError, verifier_fn};
 
 /// Items the macros expand to; not public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::scopes::assert_scope_tokens;
 }
+
+/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`); **not public API**: hidden,
+/// outside semver, changed or removed in any release.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;

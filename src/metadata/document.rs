@@ -81,6 +81,35 @@ fn checked_url(what: &'static str, url: &str) -> Result<String, ConfigError> {
     Ok(url.to_owned())
 }
 
+/// Refuses a resource whose metadata [`BearerAuth::protected_resource`] could not announce or
+/// [`ProtectedResourceMetadata::router`] could not serve.
+///
+/// [`BearerAuth::protected_resource`]: crate::BearerAuth::protected_resource
+fn servable(resource: &str) -> Result<(), ConfigError> {
+    let refuse = |reason: &str| ConfigError::InvalidUrl {
+        what: "resource",
+        url: resource.escape_debug().to_string(),
+        reason: reason.into(),
+    };
+    let url = metadata_url(resource)?;
+    if crate::resource::validate_header_url("resource_metadata", &url).is_err() {
+        return Err(refuse(
+            "its metadata URL holds characters a challenge cannot carry (percent-encode them)",
+        ));
+    }
+    let path = parse_resource(resource)?;
+    if path
+        .path()
+        .split('/')
+        .any(|segment| segment.starts_with([':', '*']))
+    {
+        return Err(refuse(
+            "a path segment starts with ':' or '*', which axum 0.8 cannot route (percent-encode it)",
+        ));
+    }
+    Ok(())
+}
+
 fn algorithms(
     values: impl IntoIterator<Item = impl Into<String>>,
 ) -> Result<Vec<String>, ConfigError> {
@@ -103,7 +132,11 @@ impl ProtectedResourceMetadata {
     /// The metadata of `resource` (this server's identifier, as clients call it), protected by
     /// `authorization_servers` (issuer identifiers, at least one).
     ///
-    /// Both must be absolute URLs without fragment, `https` unless the host is loopback.
+    /// Both must be absolute URLs without fragment, `https` unless the host is loopback. The
+    /// resource must also be one this crate can announce and serve: its well-known URL must fit in
+    /// a challenge parameter (no `\` or other character outside `%x21 / %x23-5B / %x5D-7E`
+    /// left in the query), and no path segment may start with `:` or `*` (axum 0.8 refuses such
+    /// routes; percent-encode the character).
     pub fn new<I, S>(
         resource: impl AsRef<str>,
         authorization_servers: I,
@@ -113,7 +146,7 @@ impl ProtectedResourceMetadata {
         S: AsRef<str>,
     {
         let resource = checked_url("resource", resource.as_ref())?;
-        metadata_url(&resource)?;
+        servable(&resource)?;
         let authorization_servers = authorization_servers
             .into_iter()
             .map(|server| checked_url("authorization server", server.as_ref()))

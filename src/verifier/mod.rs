@@ -27,7 +27,10 @@ pub use introspection::{
     DEFAULT_INTROSPECTION_TIMEOUT, IntrospectionVerifier, IntrospectionVerifierBuilder,
 };
 #[cfg(feature = "jwt")]
-pub use jwt::{JwtAlgorithm, JwtVerifier, JwtVerifierBuilder, MultiIssuerVerifier, jsonwebtoken};
+pub use jwt::{
+    DEFAULT_MAX_JWT_CLAIMS_SIZE, JwtAlgorithm, JwtVerifier, JwtVerifierBuilder,
+    MAX_JWT_CLAIMS_DEPTH, MultiIssuerVerifier, jsonwebtoken,
+};
 pub use static_tokens::StaticVerifier;
 
 use crate::AccessToken;

@@ -15,6 +15,8 @@ pub(crate) struct Rules {
     pub(crate) strict: bool,
     pub(crate) read_scp: bool,
     pub(crate) client_id_claims: Vec<String>,
+    /// The bound on the decoded claims, checked by `limits::check_payload`.
+    pub(crate) max_claims_size: usize,
 }
 
 /// An accepted audience: compared exactly, or (opt-in) as a URL with scheme/host case, default
@@ -210,6 +212,7 @@ mod tests {
             strict: false,
             read_scp: false,
             client_id_claims: vec!["client_id".into(), "azp".into()],
+            max_claims_size: crate::DEFAULT_MAX_JWT_CLAIMS_SIZE,
         }
     }
 

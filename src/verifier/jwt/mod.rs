@@ -2,6 +2,7 @@
 
 mod claims;
 mod keys;
+pub(crate) mod limits;
 mod multi;
 
 use std::{fmt, future::Future, sync::Arc, time::Duration};
@@ -9,10 +10,11 @@ use std::{fmt, future::Future, sync::Arc, time::Duration};
 use jsonwebtoken::{Algorithm, DecodingKey, jwk::Jwk};
 use serde_json::{Map, Value};
 
-pub(crate) use claims::{Rules, check as check_claims, check_typ};
+pub(crate) use claims::{Audience, Rules, check as check_claims, check_typ};
 pub(crate) use keys::{Key, KeySet, is_hmac, key_from_jwk};
+pub(crate) use limits::check_payload;
 
-use self::claims::Audience;
+pub use self::limits::{DEFAULT_MAX_JWT_CLAIMS_SIZE, MAX_JWT_CLAIMS_DEPTH};
 pub use self::multi::MultiIssuerVerifier;
 use crate::{AccessToken, ConfigError, TokenVerifier, VerifyError, clock};
 
@@ -29,6 +31,10 @@ pub use jsonwebtoken::{self, Algorithm as JwtAlgorithm};
 /// - Claims: `scope` (space-separated) → scopes, `client_id` (else `azp`) → client, `sub` →
 ///   subject, the matched `aud` → resource, and every claim kept, so
 ///   [`AuthenticatedUser::issuer`](crate::AuthenticatedUser::issuer) reads `iss`.
+/// - Resource limits, checked first, before any key lookup, signature check or JSON parse: the
+///   claims may not exceed [`max_claims_size`](JwtVerifierBuilder::max_claims_size) bytes
+///   (default [`DEFAULT_MAX_JWT_CLAIMS_SIZE`], 16 KiB) nor nest deeper than
+///   [`MAX_JWT_CLAIMS_DEPTH`] (32) levels; a `kid` may not exceed 256 bytes.
 ///
 /// ```
 /// use axum_bearer::{BearerAuth, JwtVerifier};
@@ -62,7 +68,13 @@ impl JwtVerifier {
         self.rules.issuer.as_deref()
     }
 
+    /// The bound on the decoded claims, in bytes.
+    pub fn max_claims_size(&self) -> usize {
+        self.rules.max_claims_size
+    }
+
     async fn verify_token(&self, token: &str) -> Result<AccessToken, VerifyError> {
+        check_payload(token, self.rules.max_claims_size)?;
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| VerifyError::invalid("not a JWS compact token"))?;
         check_typ(header.typ.as_deref(), self.rules.strict)?;
@@ -158,6 +170,7 @@ pub struct JwtVerifierBuilder {
     strict: bool,
     read_scp: bool,
     client_id_claims: Vec<String>,
+    max_claims_size: usize,
     #[cfg(feature = "jwks")]
     remote: Option<crate::verifier::jwks::Source>,
     #[cfg(feature = "jwks")]
@@ -179,6 +192,7 @@ impl Default for JwtVerifierBuilder {
             strict: false,
             read_scp: false,
             client_id_claims: vec!["client_id".into(), "azp".into()],
+            max_claims_size: DEFAULT_MAX_JWT_CLAIMS_SIZE,
             #[cfg(feature = "jwks")]
             remote: None,
             #[cfg(feature = "jwks")]
@@ -265,6 +279,17 @@ impl JwtVerifierBuilder {
         S: Into<String>,
     {
         self.client_id_claims = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The largest claim set accepted, in bytes of decoded JSON (default
+    /// [`DEFAULT_MAX_JWT_CLAIMS_SIZE`], 16 KiB). A bigger token is invalid (401), refused from its
+    /// encoded length alone, before its signature is checked. Raise it together with
+    /// [`BearerAuth::max_token_len`](crate::BearerAuth::max_token_len) for issuers that put large
+    /// claims (long group lists) in their tokens.
+    #[must_use]
+    pub fn max_claims_size(mut self, bytes: usize) -> Self {
+        self.max_claims_size = bytes;
         self
     }
 
@@ -395,6 +420,7 @@ impl JwtVerifierBuilder {
             strict: self.strict,
             read_scp: self.read_scp,
             client_id_claims: self.client_id_claims.clone(),
+            max_claims_size: self.max_claims_size,
         })
     }
 

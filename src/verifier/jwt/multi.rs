@@ -4,7 +4,7 @@ use std::{collections::HashMap, fmt, future::Future};
 
 use serde::Deserialize;
 
-use super::JwtVerifier;
+use super::{JwtVerifier, check_payload};
 use crate::{AccessToken, ConfigError, TokenVerifier, VerifyError};
 
 /// Routes each token to the [`JwtVerifier`] of the issuer its (unverified) `iss` names, which then
@@ -31,6 +31,8 @@ use crate::{AccessToken, ConfigError, TokenVerifier, VerifyError};
 #[derive(Clone)]
 pub struct MultiIssuerVerifier {
     by_issuer: HashMap<String, JwtVerifier>,
+    /// The largest claims bound of the verifiers, enforced before the unverified `iss` is read.
+    max_claims_size: usize,
 }
 
 impl MultiIssuerVerifier {
@@ -50,7 +52,15 @@ impl MultiIssuerVerifier {
         if by_issuer.is_empty() {
             return Err(ConfigError::NoKeys);
         }
-        Ok(Self { by_issuer })
+        let max_claims_size = by_issuer
+            .values()
+            .map(JwtVerifier::max_claims_size)
+            .max()
+            .unwrap_or_default();
+        Ok(Self {
+            by_issuer,
+            max_claims_size,
+        })
     }
 
     async fn route(&self, token: &str) -> Result<AccessToken, VerifyError> {
@@ -58,6 +68,8 @@ impl MultiIssuerVerifier {
         struct Issuer {
             iss: Option<String>,
         }
+        // The chosen verifier applies its own bounds; these keep the parse below cheap.
+        check_payload(token, self.max_claims_size)?;
         // Only to pick the verifier: that verifier then checks the signature and `iss` itself.
         let claims: Issuer = jsonwebtoken::dangerous::insecure_decode_claims(token)
             .map_err(|_| VerifyError::invalid("not a JWS compact token"))?;

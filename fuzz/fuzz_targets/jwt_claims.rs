@@ -1,0 +1,127 @@
+//! Arbitrary JSON claims → the JWT claim checker and mapper, directly and through a signed token.
+//!
+//! The first byte picks the rules (strict RFC 9068, `scp`, audience normalisation, `exp`
+//! required, leeway); the rest is the payload, any bytes.
+//! - The nesting scan agrees exactly with the depth of what `serde_json` parses.
+//! - An accepted claim set maps to a token for the configured issuer and audience, with a
+//!   non-empty client, not expired, its claims kept as given.
+//! - Signed with the verifier's key, the payload goes through `JwtVerifier` (public API) with the
+//!   default claims bound and a tiny one: an accepted token is within both bounds, and a payload
+//!   over a bound is refused whatever it holds.
+#![no_main]
+
+use std::{
+    pin::pin,
+    sync::OnceLock,
+    task::{Context, Poll, Waker},
+};
+
+use axum_bearer::{
+    __fuzz::{self, AUDIENCE, ClaimRules, ISSUER},
+    JwtVerifier, MAX_JWT_CLAIMS_DEPTH, TokenVerifier,
+};
+use axum_bearer_fuzz::{jwt_verifier, sign_jwt};
+use libfuzzer_sys::fuzz_target;
+use serde_json::{Map, Value};
+
+/// A fixed clock, so the fuzzer can aim at the `exp`/`nbf` boundaries.
+const NOW: i64 = 1_800_000_000;
+
+/// Claims bound of the second verifier: small enough for the fuzzer to cross.
+const TINY: usize = 96;
+
+fn verifiers() -> &'static [JwtVerifier; 2] {
+    static VERIFIERS: OnceLock<[JwtVerifier; 2]> = OnceLock::new();
+    VERIFIERS.get_or_init(|| {
+        [
+            jwt_verifier(axum_bearer::DEFAULT_MAX_JWT_CLAIMS_SIZE),
+            jwt_verifier(TINY),
+        ]
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&flags, json)) = data.split_first() else {
+        return;
+    };
+
+    // The scan against the parser: exact on everything serde_json accepts.
+    let parsed: Result<Value, _> = serde_json::from_slice(json);
+    if let Ok(value) = &parsed {
+        let depth = depth(value);
+        for max in [
+            0,
+            1,
+            2,
+            MAX_JWT_CLAIMS_DEPTH,
+            depth.saturating_sub(1),
+            depth,
+        ] {
+            assert_eq!(
+                __fuzz::nesting_exceeds_depth(json, max),
+                depth > max,
+                "depth {depth}, max {max}"
+            );
+        }
+    }
+
+    // The checker and mapper.
+    let rules = ClaimRules {
+        strict: flags & 1 != 0,
+        read_scp: flags & 2 != 0,
+        normalise_audience: flags & 4 != 0,
+        require_exp: flags & 8 == 0,
+        leeway: if flags & 16 != 0 { 0 } else { 60 },
+    };
+    if let Ok(Value::Object(claims)) = parsed {
+        let kept: Map<String, Value> = claims.clone();
+        if let Ok(token) = __fuzz::check_jwt_claims("tok", claims, rules, NOW) {
+            assert_eq!(token.token, "tok");
+            assert!(!token.client_id.is_empty());
+            assert_eq!(token.issuer().as_deref(), Some(ISSUER));
+            let resource = token.resource.as_deref().expect("the matched audience");
+            if !rules.normalise_audience {
+                assert_eq!(resource, AUDIENCE);
+            }
+            match token.expires_at {
+                Some(exp) => assert!(NOW < exp.saturating_add(rules.leeway), "expired {exp}"),
+                None => assert!(!rules.require_exp && !rules.strict, "no exp"),
+            }
+            assert_eq!(token.claims.as_ref(), Some(&kept));
+        }
+    }
+
+    // The whole verifier, on a token it can verify.
+    let token = sign_jwt(json);
+    for (verifier, bound) in verifiers()
+        .iter()
+        .zip([axum_bearer::DEFAULT_MAX_JWT_CLAIMS_SIZE, TINY])
+    {
+        let result = ready(verifier.verify(&token));
+        if json.len() > bound || __fuzz::nesting_exceeds_depth(json, MAX_JWT_CLAIMS_DEPTH) {
+            assert!(result.is_err(), "over a bound yet accepted");
+        }
+        if let Ok(access) = result {
+            assert!(json.len() <= bound);
+            assert_eq!(access.token, token);
+            assert!(!access.client_id.is_empty());
+        }
+    }
+});
+
+/// Nesting depth of arrays and objects; a scalar is 0.
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(members) => 1 + members.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// A verifier without remote keys never waits: poll it once.
+fn ready<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("a JwtVerifier with static keys returned Pending"),
+    }
+}

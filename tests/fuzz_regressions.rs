@@ -1,0 +1,88 @@
+#![cfg(feature = "metadata")]
+//! Inputs the fuzz targets (`fuzz/`) found, kept as regression tests.
+//!
+//! `metadata_url`: `ProtectedResourceMetadata::new` accepted a resource whose path has a segment
+//! starting with `:` or `*`; merging its `router()` into an application then panicked, because
+//! axum 0.8 refuses such route paths (its 0.7-syntax check). It also accepted a resource whose
+//! well-known URL keeps a `\` in the query, which `BearerAuth::protected_resource` then refused.
+//! `new` now refuses both, so a document it accepts can always be announced and served.
+
+mod common;
+
+use axum::{Router, http::StatusCode};
+use axum_bearer::{BearerAuth, ConfigError, ProtectedResourceMetadata, StaticVerifier};
+
+const SERVER: &str = "https://as.example";
+
+/// A document `new` accepts is announced by `protected_resource` and served at its URL by its
+/// router merged into an application router.
+async fn assert_servable(resource: &str) {
+    let metadata = ProtectedResourceMetadata::new(resource, [SERVER])
+        .unwrap_or_else(|error| panic!("{resource:?} refused: {error}"));
+    BearerAuth::new(StaticVerifier::default())
+        .protected_resource(&metadata)
+        .unwrap_or_else(|error| panic!("{resource:?}: protected_resource refused it: {error}"));
+    let app: Router = Router::new()
+        .route("/mcp", axum::routing::get(|| async { "app" }))
+        .merge(metadata.router());
+    let url = url::Url::parse(&metadata.url()).unwrap();
+    let target = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let reply = common::send(&app, common::get(&target, &[])).await;
+    assert_eq!(reply.status, StatusCode::OK, "{resource:?} → GET {target}");
+    assert_eq!(reply.body, metadata.to_json().as_bytes());
+}
+
+fn assert_refused(resource: &str) {
+    match ProtectedResourceMetadata::new(resource, [SERVER]) {
+        Err(ConfigError::InvalidUrl {
+            what: "resource", ..
+        }) => {}
+        other => panic!("{resource:?}: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn crash_colon_segment_from_the_fuzzer() {
+    // crash-d45d58d7f66a0ff8fe9a9b8499be9a7d4d9e097a, the bytes read as the target reads them.
+    let input = b"HTTPS://Exe.CaS/xeE/:.C0p3m0X:443Nmc\xabp/\nhttps://as:0";
+    let text = String::from_utf8_lossy(input);
+    let (resource, server) = text.split_once('\n').unwrap();
+    assert!(ProtectedResourceMetadata::new(resource, [server]).is_err());
+    assert_refused(resource);
+}
+
+#[tokio::test]
+async fn segments_starting_with_colon_or_star_are_refused() {
+    for resource in [
+        "https://h.example/:mcp",
+        "https://h.example/*",
+        "https://h.example/v1/*rest",
+        "https://h.example/v1/:tenant/mcp",
+        "http://127.0.0.1:8000/:x",
+    ] {
+        assert_refused(resource);
+    }
+    // Percent-encoded, or not at the start of a segment, they are literal and served.
+    for resource in [
+        "https://h.example/%3Amcp",
+        "https://h.example/%2A",
+        "https://h.example/a:b",
+        "https://h.example/a*b/c",
+        "https://h.example/mcp?x=:y",
+        "https://h.example/{x}",
+    ] {
+        assert_servable(resource).await;
+    }
+}
+
+#[tokio::test]
+async fn a_metadata_url_a_challenge_cannot_carry_is_refused() {
+    assert_refused("https://h.example/a?b=\\");
+    assert_refused("https://h.example/a?b=\\\"");
+    assert_servable("https://h.example/a?b=%5C").await;
+    // The WHATWG parser turns `\` in an http(s) path into `/`: that one is servable.
+    assert_servable("https://h.example/a\\b").await;
+}
