@@ -370,4 +370,16 @@ fn documents_are_validated_when_built() {
     );
     let parsed: ProtectedResourceMetadata = serde_json::from_str(&full.to_json()).unwrap();
     assert_eq!(parsed, full);
+    // A parsed document is checked like a built one: it could not be served otherwise.
+    for bad in [
+        r#"{"resource":"https://h/:mcp","authorization_servers":["https://as"]}"#,
+        r#"{"resource":"https://h/mcp","authorization_servers":[]}"#,
+        r#"{"resource":"http://h/mcp","authorization_servers":["https://as"]}"#,
+        r#"{"resource":"https://h/mcp","authorization_servers":["https://as"],"dpop_signing_alg_values_supported":["none"]}"#,
+    ] {
+        assert!(
+            serde_json::from_str::<ProtectedResourceMetadata>(bad).is_err(),
+            "{bad}"
+        );
+    }
 }

@@ -27,6 +27,9 @@ use crate::{ConfigError, scopes::validate_scope_token};
 /// # Ok::<(), axum_bearer::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// The derives generate inherent functions; the trait impls below add validation on the way in,
+// so a deserialised document holds the same guarantees as one built with `new`.
+#[serde(remote = "Self")]
 pub struct ProtectedResourceMetadata {
     resource: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -308,5 +311,43 @@ impl ProtectedResourceMetadata {
     pub fn to_json(&self) -> String {
         // Only strings, lists of strings and booleans: serialisation cannot fail.
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Serialize for ProtectedResourceMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ProtectedResourceMetadata::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProtectedResourceMetadata {
+    /// Parses a document and checks it as [`new`](ProtectedResourceMetadata::new) and the
+    /// setters do.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let document = ProtectedResourceMetadata::deserialize(deserializer)?;
+        document.validated().map_err(serde::de::Error::custom)
+    }
+}
+
+impl ProtectedResourceMetadata {
+    fn validated(self) -> Result<Self, ConfigError> {
+        Self::new(&self.resource, &self.authorization_servers)?;
+        let urls = [
+            ("jwks_uri", &self.jwks_uri),
+            ("resource_documentation", &self.resource_documentation),
+            ("resource_policy_uri", &self.resource_policy_uri),
+            ("resource_tos_uri", &self.resource_tos_uri),
+        ];
+        for (what, url) in urls {
+            if let Some(url) = url {
+                checked_url(what, url)?;
+            }
+        }
+        for scope in &self.scopes_supported {
+            validate_scope_token(scope)?;
+        }
+        algorithms(self.resource_signing_alg_values_supported.iter().cloned())?;
+        algorithms(self.dpop_signing_alg_values_supported.iter().cloned())?;
+        Ok(self)
     }
 }
