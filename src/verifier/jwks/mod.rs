@@ -132,7 +132,7 @@ impl RemoteKeys {
         alg: Algorithm,
     ) -> Result<Vec<Arc<Key>>, VerifyError> {
         let snapshot = self.snapshot.load_full();
-        let found = snapshot.keys.candidates(kid, alg);
+        let found = snapshot.keys.shared_candidates(kid, alg);
         if !found.is_empty() {
             if snapshot
                 .fresh_until
@@ -155,7 +155,7 @@ impl RemoteKeys {
         let _flight = self.flight.lock().await;
         // Someone may have fetched while we waited.
         let snapshot = self.snapshot.load_full();
-        let found = snapshot.keys.candidates(kid, alg);
+        let found = snapshot.keys.shared_candidates(kid, alg);
         if !found.is_empty() {
             return Ok(found);
         }
@@ -169,7 +169,7 @@ impl RemoteKeys {
             self.fetch_locked(snapshot.loaded).await;
         }
         let snapshot = self.snapshot.load_full();
-        let found = snapshot.keys.candidates(kid, alg);
+        let found = snapshot.keys.shared_candidates(kid, alg);
         match (found.is_empty(), snapshot.loaded, snapshot.last_failed) {
             (false, _, _) => Ok(found),
             (true, false, _) | (true, true, true) => Err(VerifyError::unavailable(

@@ -49,17 +49,23 @@ impl Audience {
 /// `typ` (RFC 9068 §2.1, RFC 7515 §4.1.9: media types are case-insensitive, `application/`
 /// optional). Lenient also takes no `typ` and `JWT`; strict takes only `at+jwt`.
 pub(crate) fn check_typ(typ: Option<&str>, strict: bool) -> Result<(), VerifyError> {
-    let media = typ.map(|typ| {
-        let lower = typ.to_ascii_lowercase();
-        match lower.strip_prefix("application/") {
-            Some(rest) => rest.to_owned(),
-            None => lower,
-        }
+    let media = typ.map(|typ| match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+        _ => typ,
     });
-    match media.as_deref() {
-        Some("at+jwt") => Ok(()),
-        None | Some("jwt") if !strict => Ok(()),
+    match media {
+        Some(media) if media.eq_ignore_ascii_case("at+jwt") => Ok(()),
+        None => strict_refuses(strict),
+        Some(media) if media.eq_ignore_ascii_case("jwt") => strict_refuses(strict),
         _ => Err(VerifyError::invalid("JWT typ is not at+jwt")),
+    }
+}
+
+fn strict_refuses(strict: bool) -> Result<(), VerifyError> {
+    if strict {
+        Err(VerifyError::invalid("JWT typ is not at+jwt"))
+    } else {
+        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@
 use std::{collections::HashMap, fmt, sync::Arc};
 
 use jsonwebtoken::{
-    Algorithm, DecodingKey, Validation,
+    Algorithm, DecodingKey,
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse},
 };
 
@@ -12,22 +12,14 @@ pub(crate) struct Key {
     pub(crate) kid: Option<Box<str>>,
     pub(crate) alg: Algorithm,
     pub(crate) decoding: DecodingKey,
-    /// Signature and algorithm only: the claims are checked by `claims::check`.
-    pub(crate) validation: Validation,
 }
 
 impl Key {
     pub(crate) fn new(kid: Option<&str>, alg: Algorithm, decoding: DecodingKey) -> Self {
-        let mut validation = Validation::new(alg);
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
         Self {
             kid: kid.map(Into::into),
             alg,
             decoding,
-            validation,
         }
     }
 }
@@ -75,7 +67,22 @@ impl KeySet {
 
     /// The keys that may have signed a token with header `kid` and `alg`: the key named by `kid`,
     /// or without a `kid` every key bound to `alg`. Empty when none fits.
-    pub(crate) fn candidates(&self, kid: Option<&str>, alg: Algorithm) -> Vec<Arc<Key>> {
+    pub(crate) fn candidates<'s>(
+        &'s self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> impl Iterator<Item = &'s Key> + 's {
+        let named = kid.and_then(|kid| self.by_kid.get(kid));
+        let unnamed = kid.is_none().then_some(&self.all).into_iter().flatten();
+        named
+            .into_iter()
+            .chain(unnamed.filter(move |key| key.alg == alg))
+            .map(AsRef::as_ref)
+    }
+
+    /// [`candidates`](Self::candidates), shared.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn shared_candidates(&self, kid: Option<&str>, alg: Algorithm) -> Vec<Arc<Key>> {
         match kid {
             Some(kid) => self.by_kid.get(kid).cloned().into_iter().collect(),
             None => self

@@ -1,6 +1,7 @@
 //! [`JwtVerifier`]: JWT access tokens (RFC 9068) checked with the `jsonwebtoken` crate.
 
 mod claims;
+mod compact;
 mod keys;
 pub(crate) mod limits;
 mod multi;
@@ -8,9 +9,10 @@ mod multi;
 use std::{fmt, future::Future, sync::Arc, time::Duration};
 
 use jsonwebtoken::{Algorithm, DecodingKey, jwk::Jwk};
-use serde_json::{Map, Value};
 
 pub(crate) use claims::{Audience, Rules, check as check_claims, check_typ};
+pub(crate) use compact::Jws;
+use compact::{JoseHeader, parse_claims};
 pub(crate) use keys::{Key, KeySet, is_hmac, key_from_jwk};
 pub(crate) use limits::check_payload;
 
@@ -73,45 +75,58 @@ impl JwtVerifier {
         self.rules.max_claims_size
     }
 
+    /// One pass over the token: split it, bound and decode the claims, parse the header, find
+    /// the key, check the signature, parse the claims once and check them.
     async fn verify_token(&self, token: &str) -> Result<AccessToken, VerifyError> {
-        check_payload(token, self.rules.max_claims_size)?;
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| VerifyError::invalid("not a JWS compact token"))?;
-        check_typ(header.typ.as_deref(), self.rules.strict)?;
-        if header.kid.as_ref().is_some_and(|kid| kid.len() > 256) {
+        let jws = Jws::split(token)?;
+        let claims_json = jws.claims_json(self.rules.max_claims_size)?;
+        let header_json = jws.header_json()?;
+        let header = JoseHeader::parse(&header_json)?;
+        check_typ(header.typ(), self.rules.strict)?;
+        let kid = header.kid();
+        if kid.is_some_and(|kid| kid.len() > 256) {
             return Err(VerifyError::invalid("JWT kid too long"));
         }
-        let kid = header.kid.as_deref();
-        #[allow(unused_mut)]
-        let mut candidates = self.keys.candidates(kid, header.alg);
-        #[cfg(feature = "jwks")]
-        if candidates.is_empty()
-            && let Some(remote) = &self.remote
-        {
-            candidates = remote.candidates(kid, header.alg).await?;
+        let mut local = self.keys.candidates(kid, header.alg).peekable();
+        if local.peek().is_some() {
+            verify_signature(&jws, header.alg, local)?;
+        } else {
+            #[cfg(feature = "jwks")]
+            match &self.remote {
+                Some(remote) => {
+                    let remote = remote.candidates(kid, header.alg).await?;
+                    verify_signature(&jws, header.alg, remote.iter().map(AsRef::as_ref))?;
+                }
+                None => return Err(VerifyError::invalid("no key for the JWT kid")),
+            }
+            #[cfg(not(feature = "jwks"))]
+            return Err(VerifyError::invalid("no key for the JWT kid"));
         }
-        verify_signed(token, header.alg, candidates, &self.rules)
+        let claims = parse_claims(&claims_json)?;
+        check_claims(token, claims, &self.rules, clock::unix_now())
     }
 }
 
-/// Verifies the signature with the first candidate key bound to `alg`, then the claims.
-fn verify_signed(
-    token: &str,
+/// Checks the signature with the first of `candidates` bound to `alg` that verifies it.
+fn verify_signature<'k>(
+    jws: &Jws<'_>,
     alg: Algorithm,
-    candidates: Vec<Arc<Key>>,
-    rules: &Rules,
-) -> Result<AccessToken, VerifyError> {
-    if candidates.is_empty() {
-        return Err(VerifyError::invalid("no key for the JWT kid"));
-    }
-    let mut last = VerifyError::invalid("JWT signature does not verify");
+    candidates: impl Iterator<Item = &'k Key>,
+) -> Result<(), VerifyError> {
+    let mut last = VerifyError::invalid("no key for the JWT kid");
     for key in candidates {
         if key.alg != alg {
             last = VerifyError::invalid("JWT alg is not the key's algorithm");
             continue;
         }
-        match jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &key.validation) {
-            Ok(data) => return check_claims(token, data.claims, rules, clock::unix_now()),
+        match jsonwebtoken::crypto::verify(
+            jws.signature,
+            jws.message.as_bytes(),
+            &key.decoding,
+            alg,
+        ) {
+            Ok(true) => return Ok(()),
+            Ok(false) => last = VerifyError::invalid("JWT rejected: bad signature"),
             Err(error) => {
                 last = VerifyError::invalid(format!("JWT rejected: {}", error.kind_name()));
             }

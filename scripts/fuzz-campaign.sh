@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# A fuzzing campaign: each named target (default: all five) runs for SECONDS (default 1800) on a
+# working corpus seeded from fuzz/corpus/<target>; afterwards the inputs that add coverage are
+# merged back into fuzz/corpus/<target> (libFuzzer -merge=1: the committed corpus stays minimal).
+# Crashes are left in fuzz/artifacts/<target>/. Logs: target/fuzz-campaign/<target>.log, with
+# libFuzzer's final statistics (executions, coverage, peak RSS) at the end.
+#
+#   scripts/fuzz-campaign.sh [SECONDS] [TARGET ...]
+#
+# Needs cargo-fuzz (`cargo install cargo-fuzz`); runs on stable with RUSTC_BOOTSTRAP=1.
+# Set FUZZ_NO_BUILD=1 to use the binaries already built (a campaign then ignores later edits).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+seconds=${1:-1800}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(authorization_header challenge jwt_claims metadata_url request)
+fi
+
+if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build)
+fi
+bin_dir=$root/fuzz/target/x86_64-unknown-linux-gnu/release
+logs=$root/target/fuzz-campaign
+mkdir -p "$logs"
+
+for t in "${targets[@]}"; do
+  work=$logs/corpus/$t
+  mkdir -p "$work" "$root/fuzz/artifacts/$t"
+  echo "== $t: ${seconds}s from $(date -u +%H:%M:%S)"
+  set +e
+  (cd fuzz && "$bin_dir/$t" "$work" "$root/fuzz/corpus/$t" \
+    -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$root/fuzz/artifacts/$t/") >"$logs/$t.log" 2>&1
+  status=$?
+  set -e
+  grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|#[0-9]+ +DONE)' "$logs/$t.log" || true
+  echo "   exit $status; artifacts: $(ls "$root/fuzz/artifacts/$t" | wc -l)"
+  # Keep only what adds coverage to the committed corpus.
+  (cd fuzz && "$bin_dir/$t" -merge=1 "$root/fuzz/corpus/$t" "$work") >"$logs/$t.merge.log" 2>&1 || true
+  tail -n 1 "$logs/$t.merge.log"
+done
