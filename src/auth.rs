@@ -14,6 +14,7 @@ use tower_service::Service;
 use crate::{
     ConfigError, Profile, TokenVerifier,
     extract::AuthSlot,
+    rejection::Prebuilt,
     resource::{ResourceUrl, validate_header_url},
     scopes::{ScopeHierarchy, validate_scope_token},
     verifier::DynVerifier,
@@ -66,6 +67,8 @@ pub(crate) struct Config {
     pub(crate) hierarchy: ScopeHierarchy,
     pub(crate) leeway_secs: i64,
     pub(crate) max_token_len: usize,
+    /// Built from the fields above whenever they change.
+    pub(crate) prebuilt: Prebuilt,
 }
 
 impl BearerAuth {
@@ -81,17 +84,21 @@ impl BearerAuth {
             hierarchy: ScopeHierarchy::default(),
             leeway_secs: secs(DEFAULT_LEEWAY),
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            prebuilt: Prebuilt::empty(),
         })
     }
 
-    pub(crate) fn from_config(config: Config) -> Self {
+    pub(crate) fn from_config(mut config: Config) -> Self {
+        config.prebuilt = Prebuilt::new(&config);
         Self {
             config: Arc::new(config),
         }
     }
 
     fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
-        change(Arc::make_mut(&mut self.config));
+        let config = Arc::make_mut(&mut self.config);
+        change(config);
+        config.prebuilt = Prebuilt::new(config);
         self
     }
 

@@ -227,30 +227,30 @@ pub(crate) async fn authenticate(
     parts: &mut Parts,
     required: Required,
 ) -> Result<AuthenticatedUser, Rejection> {
-    let Some(slot) = parts.extensions.get::<AuthSlot>() else {
+    // One lookup: the slot is read and, on first use, memoised in place.
+    let Some(slot) = parts.extensions.get_mut::<AuthSlot>() else {
         return Err(Rejection::missing_layer());
     };
-    let config = slot.config.clone();
     let outcome = match &slot.outcome {
         Some(outcome) => outcome.clone(),
         None => {
-            let outcome = match verify(&config, &parts.headers).await {
+            let outcome = match verify(&slot.config, &parts.headers).await {
                 Ok(token) => Outcome::User(AuthenticatedUser {
                     token,
-                    config: config.clone(),
+                    config: slot.config.clone(),
                 }),
                 Err(failure) => Outcome::Failed(failure),
             };
-            if let Some(slot) = parts.extensions.get_mut::<AuthSlot>() {
-                slot.outcome = Some(outcome.clone());
-            }
-            outcome
+            slot.outcome.insert(outcome).clone()
         }
     };
     match outcome {
         Outcome::User(user) => Ok(user),
         Outcome::Failed(failure) => {
-            Err(Rejection::new(failure.kind, failure.detail, config).with_required(required))
+            Err(
+                Rejection::new(failure.kind, failure.detail, slot.config.clone())
+                    .with_required(required),
+            )
         }
     }
 }

@@ -2,7 +2,11 @@
 
 use std::{fmt, sync::Arc};
 
-use axum_core::response::{IntoResponse, Response};
+use axum_core::{
+    body::Body,
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
 use http::{
     HeaderValue, StatusCode,
     header::{CONTENT_TYPE, WWW_AUTHENTICATE},
@@ -11,7 +15,10 @@ use http::{
 use crate::{
     Profile,
     auth::Config,
-    challenge::{Challenge, is_text_char, python_json_body},
+    challenge::{
+        Challenge, Sink, compact_json_body, into_header, is_text_char, python_json_body,
+        write_exact,
+    },
     scopes::{Required, is_scope_char},
 };
 
@@ -155,7 +162,7 @@ impl Rejection {
                 Description::RequiredScope(self.missing_scope().unwrap_or_default()),
             )),
             _ if profile == Profile::PythonSdk => {
-                described("invalid_token", "Authentication required")
+                described("invalid_token", AUTHENTICATION_REQUIRED)
             }
             RejectionKind::MissingCredentials => None,
             RejectionKind::MalformedRequest => described("invalid_request", self.detail),
@@ -163,22 +170,22 @@ impl Rejection {
         }
     }
 
-    fn challenge(&self, config: &Config) -> Option<HeaderValue> {
-        let has_challenge = !matches!(
+    fn has_challenge(&self) -> bool {
+        !matches!(
             self.kind,
             RejectionKind::Unavailable | RejectionKind::MissingLayer
-        );
-        if !has_challenge {
-            return None;
-        }
-        let mut challenge = Challenge::bearer();
+        )
+    }
+
+    fn write_challenge(&self, config: &Config, out: &mut dyn Sink) {
+        let mut challenge = Challenge::bearer(out);
         let spec = config.profile == Profile::Spec;
         if spec && let Some(realm) = &config.realm {
             challenge.param("realm", realm, is_text_char);
         }
         if let Some((error, description)) = self.error() {
             challenge.param("error", error, is_text_char);
-            challenge.param("error_description", &description.to_string(), is_text_char);
+            challenge.param_from("error_description", &description.parts(), is_text_char);
         }
         if spec && self.kind != RejectionKind::MalformedRequest {
             challenge.scope(self.required.iter());
@@ -190,26 +197,27 @@ impl Rejection {
             // RFC 6750 §3: the scheme MUST be followed by one or more auth-params.
             challenge.param("realm", "api", is_text_char);
         }
-        Some(challenge.into_header())
     }
 
-    fn body(&self) -> String {
-        let error = self.error();
-        match (self.profile(), error) {
+    fn write_body(&self, out: &mut dyn Sink) {
+        match (self.profile(), self.error()) {
             (Profile::PythonSdk, Some((error, description))) => {
-                python_json_body(error, &description.to_string())
+                python_json_body(out, error, &description.parts());
             }
-            (_, Some((error, description))) => serde_json::json!({
-                "error": error,
-                "error_description": description.to_string(),
-            })
-            .to_string(),
-            (_, None) => {
-                serde_json::json!({ "error_description": "Authentication required" }).to_string()
+            (_, Some((error, description))) => {
+                compact_json_body(out, Some(error), &description.parts());
             }
+            (_, None) => compact_json_body(out, None, &[AUTHENTICATION_REQUIRED]),
         }
     }
+
+    /// The `PythonSdk` 401: the same for every kind, so built once per configuration.
+    fn is_python_unauthorized(&self) -> bool {
+        self.profile() == Profile::PythonSdk && self.status() == StatusCode::UNAUTHORIZED
+    }
 }
+
+const AUTHENTICATION_REQUIRED: &str = "Authentication required";
 
 /// An `error_description`, written straight into the header or body.
 enum Description<'a> {
@@ -217,11 +225,46 @@ enum Description<'a> {
     RequiredScope(&'a str),
 }
 
-impl fmt::Display for Description<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Text(text) => f.write_str(text),
-            Self::RequiredScope(scope) => write!(f, "Required scope: {scope}"),
+impl<'a> Description<'a> {
+    fn parts(&self) -> [&'a str; 2] {
+        match *self {
+            Self::Text(text) => [text, ""],
+            Self::RequiredScope(scope) => ["Required scope: ", scope],
+        }
+    }
+}
+
+/// The responses that depend only on the configuration, built when it is: the `PythonSdk` 401's
+/// challenge and body. Sending one then costs two reference-count increments.
+#[derive(Clone, Debug)]
+pub(crate) struct Prebuilt {
+    python_unauthorized: Option<(HeaderValue, Bytes)>,
+}
+
+impl Prebuilt {
+    /// Nothing built yet (`BearerAuth::from_config` builds it).
+    pub(crate) const fn empty() -> Self {
+        Self {
+            python_unauthorized: None,
+        }
+    }
+
+    pub(crate) fn new(config: &Config) -> Self {
+        let python_unauthorized = (config.profile == Profile::PythonSdk).then(|| {
+            let rejection = Rejection {
+                kind: RejectionKind::InvalidToken,
+                detail: "",
+                config: None,
+                required: Required::None,
+                missing: 0,
+            };
+            (
+                into_header(write_exact(|out| rejection.write_challenge(config, out))),
+                Bytes::from(write_exact(|out| rejection.write_body(out))),
+            )
+        });
+        Self {
+            python_unauthorized,
         }
     }
 }
@@ -236,15 +279,22 @@ impl IntoResponse for Rejection {
             )
                 .into_response();
         };
-        let challenge = self.challenge(config);
-        let mut response = (
-            self.status(),
-            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-            self.body(),
-        )
-            .into_response();
+        let (challenge, body) = match &config.prebuilt.python_unauthorized {
+            Some((challenge, body)) if self.is_python_unauthorized() => {
+                (Some(challenge.clone()), body.clone())
+            }
+            _ => (
+                self.has_challenge()
+                    .then(|| into_header(write_exact(|out| self.write_challenge(config, out)))),
+                Bytes::from(write_exact(|out| self.write_body(out))),
+            ),
+        };
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(challenge) = challenge {
-            response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+            headers.insert(WWW_AUTHENTICATE, challenge);
         }
         response
     }

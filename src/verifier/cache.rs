@@ -9,6 +9,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+use foldhash::quality::RandomState;
 use moka::{Expiry, future::Cache};
 
 use super::{TokenVerifier, VerifyError};
@@ -56,7 +57,7 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 /// ```
 pub struct CachedVerifier<V> {
     inner: Arc<V>,
-    cache: Cache<TokenKey, Cached>,
+    cache: Cache<TokenKey, Cached, RandomState>,
     max_entries: u64,
     lifetimes: Lifetimes,
 }
@@ -198,10 +199,16 @@ impl<V: TokenVerifier> CachedVerifier<V> {
         self.cache.entry_count()
     }
 
+    /// A hit is one hash and one table walk; the miss path, with the inner verifier's future
+    /// and moka's loader, is boxed so a hit's future stays small.
     async fn lookup(&self, token: &str) -> Result<Arc<AccessToken>, VerifyError> {
         if let Some(hit) = self.cache.get(token).await {
             return hit.into_result();
         }
+        Box::pin(self.miss(token)).await
+    }
+
+    async fn miss(&self, token: &str) -> Result<Arc<AccessToken>, VerifyError> {
         let cache_refusals = self.lifetimes.negative_ttl.is_some();
         let inner = &self.inner;
         let verify = async move {
@@ -299,7 +306,7 @@ impl<V: TokenVerifier> CachedVerifierBuilder<V> {
         let cache = Cache::builder()
             .max_capacity(self.max_entries)
             .expire_after(self.lifetimes)
-            .build();
+            .build_with_hasher(RandomState::default());
         CachedVerifier {
             inner: Arc::new(self.inner),
             cache,

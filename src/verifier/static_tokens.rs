@@ -1,5 +1,7 @@
 use std::{collections::HashMap, fmt, future::Future, sync::Arc};
 
+use foldhash::fast::RandomState;
+
 use super::{TokenVerifier, VerifyError};
 use crate::{AccessToken, clock};
 
@@ -19,7 +21,7 @@ use crate::{AccessToken, clock};
 /// ```
 #[derive(Clone, Default)]
 pub struct StaticVerifier {
-    tokens: HashMap<String, Arc<AccessToken>>,
+    tokens: HashMap<String, Arc<AccessToken>, RandomState>,
 }
 
 impl StaticVerifier {
