@@ -60,7 +60,12 @@ impl<'s> Challenge<'s> {
     }
 
     /// Appends `name="value"`, keeping only the characters `allowed` accepts.
-    pub(crate) fn param(&mut self, name: &str, value: &str, allowed: fn(u8) -> bool) -> &mut Self {
+    pub(crate) fn param(
+        &mut self,
+        name: &str,
+        value: &str,
+        allowed: impl Fn(u8) -> bool + Copy,
+    ) -> &mut Self {
         self.param_from(name, &[value], allowed)
     }
 
@@ -69,13 +74,17 @@ impl<'s> Challenge<'s> {
         &mut self,
         name: &str,
         parts: &[&str],
-        allowed: fn(u8) -> bool,
+        allowed: impl Fn(u8) -> bool + Copy,
     ) -> &mut Self {
         self.open(name);
         for part in parts {
-            // Runs of allowed bytes are written whole: usually the whole value is one run.
-            for run in part.split(|c: char| !u8::try_from(c).is_ok_and(allowed)) {
-                self.out.put(run);
+            if part.bytes().all(allowed) {
+                // The usual case: configured values were checked when set.
+                self.out.put(part);
+            } else {
+                for run in part.split(|c: char| !(c.is_ascii() && allowed(c as u8))) {
+                    self.out.put(run);
+                }
             }
         }
         self.out.put_char('"');
@@ -150,6 +159,13 @@ pub(crate) fn compact_json_body(out: &mut dyn Sink, error: Option<&str>, descrip
 fn push_json_string(out: &mut dyn Sink, parts: &[&str], ascii: bool) {
     out.put_char('"');
     for part in parts {
+        if part
+            .bytes()
+            .all(|byte| matches!(byte, b' '..=b'~') && byte != b'"' && byte != b'\\')
+        {
+            out.put(part);
+            continue;
+        }
         let mut plain = 0;
         for (at, c) in part.char_indices() {
             let escape = match c {

@@ -154,10 +154,9 @@ impl<'de> Deserialize<'de> for UniqueClaims {
             ) -> Result<UniqueClaims, A::Error> {
                 let mut claims = Map::new();
                 while let Some((name, value)) = access.next_entry::<String, Value>()? {
-                    if claims.contains_key(&name) {
+                    if claims.insert(name, value).is_some() {
                         return Err(serde::de::Error::custom("duplicate claim"));
                     }
-                    claims.insert(name, value);
                 }
                 Ok(UniqueClaims(claims))
             }
