@@ -1,6 +1,6 @@
 //! [`AuthenticatedUser`]: the extractor, and the once-per-request verification behind every guard.
 
-use std::{fmt, sync::Arc};
+use std::{borrow::Cow, fmt, sync::Arc};
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::{Extensions, HeaderMap, request::Parts};
@@ -221,90 +221,139 @@ impl Failure {
     }
 }
 
+impl AuthSlot {
+    /// The memoised outcome as the caller's result; `required` names the scopes in a refusal.
+    fn result(&self, required: Required) -> Option<Result<AuthenticatedUser, Rejection>> {
+        Some(match self.outcome.as_ref()? {
+            Outcome::User(user) => Ok(user.clone()),
+            Outcome::Failed(failure) => {
+                Err(
+                    Rejection::new(failure.kind, failure.detail, self.config.clone())
+                        .with_required(required),
+                )
+            }
+        })
+    }
+
+    fn settle(&mut self, verified: Result<Arc<AccessToken>, Failure>) {
+        self.outcome = Some(match verified {
+            Ok(token) => Outcome::User(AuthenticatedUser {
+                token,
+                config: self.config.clone(),
+            }),
+            Err(failure) => Outcome::Failed(failure),
+        });
+    }
+}
+
+/// [`authenticate`] when it needs no waiting: the outcome is memoised, the credentials are
+/// refused, or the verifier answers at once ([`TokenVerifier::verify_ready`]). `None` otherwise,
+/// with nothing memoised.
+///
+/// [`TokenVerifier::verify_ready`]: crate::TokenVerifier::verify_ready
+pub(crate) fn authenticate_now(
+    parts: &mut Parts,
+    required: &Required,
+) -> Option<Result<AuthenticatedUser, Rejection>> {
+    // One lookup: the slot is read and, on first use, memoised in place.
+    let Some(slot) = parts.extensions.get_mut::<AuthSlot>() else {
+        return Some(Err(Rejection::missing_layer()));
+    };
+    if slot.outcome.is_none() {
+        let verified = match bearer_token(&slot.config, &parts.headers) {
+            Ok(token) => {
+                let answer = slot.config.verifier.verify_ready(&token)?;
+                accept(&slot.config, answer)
+            }
+            Err(failure) => Err(failure),
+        };
+        slot.settle(verified);
+    }
+    slot.result(required.clone())
+}
+
 /// The authenticated user of this request, verifying the token on first use; a failure is
 /// reported with `required` as the scopes the route asked for.
 pub(crate) async fn authenticate(
     parts: &mut Parts,
     required: Required,
 ) -> Result<AuthenticatedUser, Rejection> {
-    // One lookup: the slot is read and, on first use, memoised in place.
+    if let Some(done) = authenticate_now(parts, &required) {
+        return done;
+    }
+    // The verifier has to wait (a remote key, an introspection call, a cache miss).
     let Some(slot) = parts.extensions.get_mut::<AuthSlot>() else {
         return Err(Rejection::missing_layer());
     };
-    let outcome = match &slot.outcome {
-        Some(outcome) => outcome.clone(),
-        None => {
-            let outcome = match verify(&slot.config, &parts.headers).await {
-                Ok(token) => Outcome::User(AuthenticatedUser {
-                    token,
-                    config: slot.config.clone(),
-                }),
-                Err(failure) => Outcome::Failed(failure),
-            };
-            slot.outcome.insert(outcome).clone()
-        }
+    let verified = match bearer_token(&slot.config, &parts.headers) {
+        Ok(token) => accept(
+            &slot.config,
+            slot.config.verifier.verify_boxed(&token).await,
+        ),
+        Err(failure) => Err(failure),
     };
-    match outcome {
-        Outcome::User(user) => Ok(user),
-        Outcome::Failed(failure) => {
-            Err(
-                Rejection::new(failure.kind, failure.detail, slot.config.clone())
-                    .with_required(required),
-            )
-        }
-    }
+    slot.settle(verified);
+    slot.result(required)
+        .unwrap_or_else(|| Err(Rejection::missing_layer()))
 }
 
-/// credentials → verifier → expiry → resource: the one path every token takes.
-async fn verify(config: &Config, headers: &HeaderMap) -> Result<Arc<AccessToken>, Failure> {
+/// The bearer token of the request, or why there is none usable.
+fn bearer_token<'h>(config: &Config, headers: &'h HeaderMap) -> Result<Cow<'h, str>, Failure> {
     use RejectionKind as Kind;
-    let token = match credentials::parse(headers, config.profile, config.max_token_len) {
-        Credentials::Bearer(token) => token,
+    match credentials::parse(headers, config.profile, config.max_token_len) {
+        Credentials::Bearer(token) => Ok(token),
         Credentials::Missing | Credentials::OtherScheme => {
-            return Err(Failure::new(Kind::MissingCredentials, ""));
+            Err(Failure::new(Kind::MissingCredentials, ""))
         }
         Credentials::Malformed(malformed) => {
             tracing::debug!(?malformed, "bearer credentials malformed");
-            return Err(Failure::new(
+            Err(Failure::new(
                 Kind::MalformedRequest,
                 malformed.description(),
-            ));
+            ))
         }
         Credentials::BadToken(BadToken::TooLong) => {
             tracing::debug!(
                 max = config.max_token_len,
                 "bearer token over the length cap"
             );
-            return Err(Failure::new(
+            Err(Failure::new(
                 Kind::MalformedToken,
                 "The access token is too long",
-            ));
+            ))
         }
         Credentials::BadToken(BadToken::Syntax) => {
             tracing::debug!("bearer token is not a b64token");
-            return Err(Failure::new(
+            Err(Failure::new(
                 Kind::MalformedToken,
                 "The access token is malformed",
-            ));
+            ))
         }
-    };
-    let token = match config.verifier.verify_boxed(&token).await {
+    }
+}
+
+/// The verifier's answer, then the layer's own expiry and resource checks.
+fn accept(
+    config: &Config,
+    answer: Result<Arc<AccessToken>, VerifyError>,
+) -> Result<Arc<AccessToken>, Failure> {
+    use RejectionKind as Kind;
+    let token = match answer {
         Ok(token) => token,
-        Err(error) => {
-            return Err(match error {
-                VerifyError::Expired => {
-                    tracing::debug!("bearer token expired");
-                    Failure::new(Kind::ExpiredToken, "The access token expired")
-                }
-                VerifyError::Unavailable(reason) => {
-                    tracing::warn!(%reason, "bearer token verifier unavailable");
-                    Failure::new(Kind::Unavailable, "")
-                }
-                VerifyError::Invalid(reason) => {
-                    tracing::debug!(%reason, "bearer token rejected by the verifier");
-                    Failure::new(Kind::InvalidToken, "The access token is invalid")
-                }
-            });
+        Err(VerifyError::Expired) => {
+            tracing::debug!("bearer token expired");
+            return Err(Failure::new(Kind::ExpiredToken, "The access token expired"));
+        }
+        Err(VerifyError::Unavailable(reason)) => {
+            tracing::warn!(%reason, "bearer token verifier unavailable");
+            return Err(Failure::new(Kind::Unavailable, ""));
+        }
+        Err(VerifyError::Invalid(reason)) => {
+            tracing::debug!(%reason, "bearer token rejected by the verifier");
+            return Err(Failure::new(
+                Kind::InvalidToken,
+                "The access token is invalid",
+            ));
         }
     };
     if let Some(expires_at) = token.expires_at

@@ -94,8 +94,8 @@ pub use metadata::ProtectedResourceMetadata;
 pub use profile::Profile;
 pub use rejection::{Rejection, RejectionKind};
 pub use scopes::{
-    RequireScopes, RequireScopesLayer, RequireScopesService, ScopeSet, is_valid_scope_token,
-    validate_scope_token,
+    RequireScopes, RequireScopesFuture, RequireScopesLayer, RequireScopesService, ScopeSet,
+    is_valid_scope_token, validate_scope_token,
 };
 pub use session::{SESSION_NOT_FOUND_BODY, SessionNotFound, SessionOwners};
 pub use token::AccessToken;

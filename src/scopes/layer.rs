@@ -8,12 +8,16 @@ use std::{
 };
 
 use axum_core::response::{IntoResponse, Response};
-use http::Request;
+use http::{Request, StatusCode};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{Required, validate_scope_token};
-use crate::{ConfigError, extract::authenticate};
+use crate::{
+    ConfigError,
+    extract::{authenticate, authenticate_now},
+};
 
 /// A route layer requiring scopes known only at start-up: the reference's `RequireAuthMiddleware`.
 ///
@@ -100,27 +104,92 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = RequireScopesFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let required = Required::Shared(self.required.clone());
+        let (mut parts, body) = request.into_parts();
+        // Usually the verifier answers at once: then the inner service is called right here.
+        if let Some(user) = authenticate_now(&mut parts, &required) {
+            return match user.and_then(|user| user.check(required)) {
+                Ok(()) => RequireScopesFuture::Inner {
+                    future: self.inner.call(Request::from_parts(parts, body)),
+                },
+                Err(rejection) => RequireScopesFuture::Refused {
+                    response: Some(rejection.into_response()),
+                },
+            };
+        }
         // The clone is not ready, the original is: keep the ready one for this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let required = Required::Shared(self.required.clone());
-        Box::pin(async move {
-            let (mut parts, body) = request.into_parts();
-            let checked = match authenticate(&mut parts, required.clone()).await {
-                Ok(user) => user.check(required),
-                Err(rejection) => Err(rejection),
-            };
-            match checked {
-                Ok(()) => inner.call(Request::from_parts(parts, body)).await,
-                Err(rejection) => Ok(rejection.into_response()),
-            }
-        })
+        RequireScopesFuture::Waiting {
+            future: Box::pin(async move {
+                let checked = match authenticate(&mut parts, required.clone()).await {
+                    Ok(user) => user.check(required),
+                    Err(rejection) => Err(rejection),
+                };
+                match checked {
+                    Ok(()) => inner.call(Request::from_parts(parts, body)).await,
+                    Err(rejection) => Ok(rejection.into_response()),
+                }
+            }),
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`RequireScopesService`]: the inner service's, a refusal, or (when the
+    /// verifier has to wait) both in turn.
+    #[project = Projection]
+    #[allow(missing_docs)] // The fields: each variant's documentation says what it holds.
+    pub enum RequireScopesFuture<F> {
+        /// Allowed at once: the inner service's future.
+        Inner {
+            #[pin]
+            future: F,
+        },
+        /// Refused at once.
+        Refused {
+            response: Option<Response>,
+        },
+        /// Verifying, then the inner service.
+        Waiting {
+            future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>,
+        },
+    }
+}
+
+impl<F> Future for RequireScopesFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            Projection::Inner { future } => future.poll(cx),
+            Projection::Refused { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                // Polled again after completion: answer as the refusal did not change.
+                None => Poll::Ready(Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response())),
+            },
+            Projection::Waiting { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F> fmt::Debug for RequireScopesFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self {
+            Self::Inner { .. } => "Inner",
+            Self::Refused { .. } => "Refused",
+            Self::Waiting { .. } => "Waiting",
+        };
+        f.debug_tuple("RequireScopesFuture").field(&state).finish()
     }
 }

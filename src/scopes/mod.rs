@@ -9,7 +9,7 @@ mod token;
 use std::sync::Arc;
 
 pub(crate) use hierarchy::ScopeHierarchy;
-pub use layer::{RequireScopesLayer, RequireScopesService};
+pub use layer::{RequireScopesFuture, RequireScopesLayer, RequireScopesService};
 pub use require::RequireScopes;
 pub(crate) use token::is_scope_char;
 pub use token::{is_valid_scope_token, validate_scope_token};

@@ -6,6 +6,7 @@ use std::{
     fmt,
     future::Future,
     sync::Arc,
+    task::{Context, Poll, Waker},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -243,6 +244,16 @@ impl<V: TokenVerifier> TokenVerifier for CachedVerifier<V> {
         token: &str,
     ) -> impl Future<Output = Result<Arc<AccessToken>, VerifyError>> + Send {
         self.lookup(token)
+    }
+
+    /// A hit, when moka answers without waiting (it nearly always does: its lookups take no
+    /// lock); a miss goes to [`verify_shared`](TokenVerifier::verify_shared).
+    fn verify_ready(&self, token: &str) -> Option<Result<Arc<AccessToken>, VerifyError>> {
+        let lookup = std::pin::pin!(self.cache.get(token));
+        match lookup.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Some(hit)) => Some(hit.into_result()),
+            Poll::Ready(None) | Poll::Pending => None,
+        }
     }
 }
 

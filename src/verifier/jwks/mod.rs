@@ -27,10 +27,7 @@ use url::Url;
 
 use fetch::FetchError;
 
-use crate::{
-    VerifyError,
-    verifier::jwt::{Key, KeySet},
-};
+use crate::{VerifyError, verifier::jwt::KeySet};
 
 /// Where the keys come from.
 #[derive(Debug, Clone)]
@@ -125,22 +122,33 @@ impl RemoteKeys {
         }
     }
 
-    /// The keys that may have signed a token with header `kid` and `alg`.
-    pub(crate) async fn candidates(
+    /// The keys already held that may have signed a token with header `kid` and `alg`, or `None`
+    /// when none is held; starts a background refresh when the set is stale. Never waits.
+    pub(crate) fn held_candidates(
         self: &Arc<Self>,
         kid: Option<&str>,
         alg: Algorithm,
-    ) -> Result<Vec<Arc<Key>>, VerifyError> {
-        let snapshot = self.snapshot.load_full();
-        let found = snapshot.keys.shared_candidates(kid, alg);
-        if !found.is_empty() {
-            if snapshot
-                .fresh_until
-                .is_some_and(|until| Instant::now() >= until)
-            {
-                self.refresh_in_background();
-            }
-            return Ok(found);
+    ) -> Option<Arc<KeySet>> {
+        let snapshot = self.snapshot.load();
+        snapshot.keys.candidates(kid, alg).next()?;
+        if snapshot
+            .fresh_until
+            .is_some_and(|until| Instant::now() >= until)
+        {
+            self.refresh_in_background();
+        }
+        Some(Arc::clone(&snapshot.keys))
+    }
+
+    /// Makes sure the keys for `kid` and `alg` are held, fetching them (once per cooldown,
+    /// shared by every waiting request) when they are not.
+    pub(crate) async fn fetch_candidates(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<(), VerifyError> {
+        if self.held_candidates(kid, alg).is_some() {
+            return Ok(());
         }
         self.refetch_for(kid, alg).await
     }
@@ -151,13 +159,12 @@ impl RemoteKeys {
         self: &Arc<Self>,
         kid: Option<&str>,
         alg: Algorithm,
-    ) -> Result<Vec<Arc<Key>>, VerifyError> {
+    ) -> Result<(), VerifyError> {
         let _flight = self.flight.lock().await;
         // Someone may have fetched while we waited.
         let snapshot = self.snapshot.load_full();
-        let found = snapshot.keys.shared_candidates(kid, alg);
-        if !found.is_empty() {
-            return Ok(found);
+        if snapshot.keys.candidates(kid, alg).next().is_some() {
+            return Ok(());
         }
         // One on-demand fetch per cooldown, and none right after a failure: a rotated key is
         // fetched at once, a storm of bogus kids or a dead endpoint is not hammered.
@@ -169,9 +176,9 @@ impl RemoteKeys {
             self.fetch_locked(snapshot.loaded).await;
         }
         let snapshot = self.snapshot.load_full();
-        let found = snapshot.keys.shared_candidates(kid, alg);
-        match (found.is_empty(), snapshot.loaded, snapshot.last_failed) {
-            (false, _, _) => Ok(found),
+        let found = snapshot.keys.candidates(kid, alg).next().is_some();
+        match (!found, snapshot.loaded, snapshot.last_failed) {
+            (false, _, _) => Ok(()),
             (true, false, _) | (true, true, true) => Err(VerifyError::unavailable(
                 "no key for the token and the JWKS endpoint is failing",
             )),

@@ -80,20 +80,6 @@ impl KeySet {
             .map(AsRef::as_ref)
     }
 
-    /// [`candidates`](Self::candidates), shared.
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
-    pub(crate) fn shared_candidates(&self, kid: Option<&str>, alg: Algorithm) -> Vec<Arc<Key>> {
-        match kid {
-            Some(kid) => self.by_kid.get(kid).cloned().into_iter().collect(),
-            None => self
-                .all
-                .iter()
-                .filter(|key| key.alg == alg)
-                .cloned()
-                .collect(),
-        }
-    }
-
     /// The signing keys of a JWKS document, keeping those whose algorithm is in `allowed`.
     /// Keys that cannot be used (encryption keys, `oct` secrets, unknown types) are skipped and
     /// counted, never an error: one odd key must not take the others down.

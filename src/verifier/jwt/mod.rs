@@ -75,9 +75,11 @@ impl JwtVerifier {
         self.rules.max_claims_size
     }
 
-    /// One pass over the token: split it, bound and decode the claims, parse the header, find
-    /// the key, check the signature, parse the claims once and check them.
-    async fn verify_token(&self, token: &str) -> Result<AccessToken, VerifyError> {
+    /// Verifies with the keys at hand: `Ok(None)` when the token names a key only the remote
+    /// set may have and it is not held yet. One pass over the token: split it, bound and decode
+    /// the claims, parse the header, find the key, check the signature, parse the claims once and
+    /// check them.
+    fn verify_at_hand(&self, token: &str) -> Result<Option<AccessToken>, VerifyError> {
         let jws = Jws::split(token)?;
         let claims_json = jws.claims_json(self.rules.max_claims_size)?;
         let header_json = jws.header_json()?;
@@ -93,17 +95,39 @@ impl JwtVerifier {
         } else {
             #[cfg(feature = "jwks")]
             match &self.remote {
-                Some(remote) => {
-                    let remote = remote.candidates(kid, header.alg).await?;
-                    verify_signature(&jws, header.alg, remote.iter().map(AsRef::as_ref))?;
-                }
+                Some(remote) => match remote.held_candidates(kid, header.alg) {
+                    Some(keys) => {
+                        verify_signature(&jws, header.alg, keys.candidates(kid, header.alg))?;
+                    }
+                    None => return Ok(None),
+                },
                 None => return Err(VerifyError::invalid("no key for the JWT kid")),
             }
             #[cfg(not(feature = "jwks"))]
             return Err(VerifyError::invalid("no key for the JWT kid"));
         }
         let claims = parse_claims(&claims_json)?;
-        check_claims(token, claims, &self.rules, clock::unix_now())
+        check_claims(token, claims, &self.rules, clock::unix_now()).map(Some)
+    }
+
+    async fn verify_token(&self, token: &str) -> Result<AccessToken, VerifyError> {
+        if let Some(verified) = self.verify_at_hand(token).transpose() {
+            return verified;
+        }
+        // Only a remote key set gets here: fetch the key the token names, then verify again.
+        #[cfg(feature = "jwks")]
+        if let Some(remote) = &self.remote {
+            let (kid, alg) = {
+                let header_json = Jws::split(token)?.header_json()?;
+                let header = JoseHeader::parse(&header_json)?;
+                (header.kid().map(str::to_owned), header.alg)
+            };
+            remote.fetch_candidates(kid.as_deref(), alg).await?;
+            if let Some(verified) = self.verify_at_hand(token).transpose() {
+                return verified;
+            }
+        }
+        Err(VerifyError::invalid("no key for the JWT kid"))
     }
 }
 
@@ -159,6 +183,14 @@ impl KindName for jsonwebtoken::errors::Error {
 impl TokenVerifier for JwtVerifier {
     fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send {
         self.verify_token(token)
+    }
+
+    /// Every check is synchronous once the key is held: only a key still to be fetched from the
+    /// JWKS endpoint makes the layer wait.
+    fn verify_ready(&self, token: &str) -> Option<Result<Arc<AccessToken>, VerifyError>> {
+        self.verify_at_hand(token)
+            .transpose()
+            .map(|verified| verified.map(Arc::new))
     }
 }
 

@@ -1,6 +1,6 @@
 //! [`MultiIssuerVerifier`]: several authorization servers, each with its own keys and rules.
 
-use std::{collections::HashMap, fmt, future::Future};
+use std::{collections::HashMap, fmt, future::Future, sync::Arc};
 
 use serde::Deserialize;
 
@@ -63,7 +63,8 @@ impl MultiIssuerVerifier {
         })
     }
 
-    async fn route(&self, token: &str) -> Result<AccessToken, VerifyError> {
+    /// The verifier of the issuer the token's (unverified) `iss` names.
+    fn pick(&self, token: &str) -> Result<&JwtVerifier, VerifyError> {
         #[derive(Deserialize)]
         struct Issuer {
             iss: Option<String>,
@@ -73,18 +74,28 @@ impl MultiIssuerVerifier {
         // Only to pick the verifier: that verifier then checks the signature and `iss` itself.
         let claims: Issuer = serde_json::from_slice(&json)
             .map_err(|_| VerifyError::invalid("JWT claims are not a JSON object"))?;
-        let verifier = claims
+        claims
             .iss
             .as_deref()
             .and_then(|iss| self.by_issuer.get(iss))
-            .ok_or_else(|| VerifyError::invalid("JWT iss is not a configured issuer"))?;
-        verifier.verify(token).await
+            .ok_or_else(|| VerifyError::invalid("JWT iss is not a configured issuer"))
+    }
+
+    async fn route(&self, token: &str) -> Result<AccessToken, VerifyError> {
+        self.pick(token)?.verify(token).await
     }
 }
 
 impl TokenVerifier for MultiIssuerVerifier {
     fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send {
         self.route(token)
+    }
+
+    fn verify_ready(&self, token: &str) -> Option<Result<Arc<AccessToken>, VerifyError>> {
+        match self.pick(token) {
+            Ok(verifier) => verifier.verify_ready(token),
+            Err(error) => Some(Err(error)),
+        }
     }
 }
 
