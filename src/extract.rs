@@ -194,15 +194,6 @@ pub(crate) struct AuthSlot {
     outcome: Option<Outcome>,
 }
 
-impl AuthSlot {
-    pub(crate) fn new(config: Arc<Config>) -> Self {
-        Self {
-            config,
-            outcome: None,
-        }
-    }
-}
-
 #[derive(Clone)]
 enum Outcome {
     User(AuthenticatedUser),
@@ -222,6 +213,13 @@ impl Failure {
 }
 
 impl AuthSlot {
+    pub(crate) fn new(config: Arc<Config>) -> Self {
+        Self {
+            config,
+            outcome: None,
+        }
+    }
+
     /// The memoised outcome as the caller's result; `required` names the scopes in a refusal.
     fn result(&self, required: Required) -> Option<Result<AuthenticatedUser, Rejection>> {
         Some(match self.outcome.as_ref()? {
