@@ -86,3 +86,43 @@ async fn a_metadata_url_a_challenge_cannot_carry_is_refused() {
     // The WHATWG parser turns `\` in an http(s) path into `/`: that one is servable.
     assert_servable("https://h.example/a\\b").await;
 }
+
+#[cfg(all(feature = "jwt", feature = "fuzzing"))]
+mod jwt_support;
+
+/// `jwt_claims` crash-99dd8448a0862599ce15f25e89b4d0665799cc66 (the payload after the flags
+/// byte): duplicated `aud`, `client_id`, `scope` and `exp`, the first `scope` an array. The
+/// target expected the depth scan to agree with the depth of `serde_json`'s `Value`, which keeps
+/// only the last of duplicated names; the scan measures the text, every member counted, as a
+/// bound must. The harness was wrong, not the crate; the token itself is refused for its
+/// duplicated claims.
+#[cfg(all(feature = "jwt", feature = "fuzzing"))]
+#[tokio::test]
+async fn duplicated_claims_from_the_fuzzer() {
+    use axum_bearer::{__fuzz::nesting_exceeds_depth, TokenVerifier, VerifyError};
+
+    let payload = r#"{"iss":"https://as.example","aud":"HTTPS://UUUUUUUUUUUUUUUUUUUUUUUUUUUUUple/UUUURS.e+xamle","aud":"https/://rs.exampe","client_id":"aip","scope":["a","b"],"exp":-80000030000000,"jt2i":"ple/mcp/","sub":"alice","client_id":"app","scope":"ocp:read mcp:write","exp":3600000600,"iat":1800000000,"jti":"1"}"#;
+    // The text nests two levels (the array `scope`), the last-wins value only one.
+    assert!(nesting_exceeds_depth(payload.as_bytes(), 1));
+    assert!(!nesting_exceeds_depth(payload.as_bytes(), 2));
+    let value: serde_json::Value = serde_json::from_str(payload).unwrap();
+    assert!(value["scope"].is_string());
+
+    let token = jwt_support::sign(payload);
+    let refused = jwt_support::verifier().verify(&token).await.unwrap_err();
+    assert_eq!(
+        refused,
+        VerifyError::invalid("JWT claims are not a JSON object with unique names")
+    );
+    // Without the duplicates (and with this verifier's audience), the same claims pass.
+    let unique = format!(
+        r#"{{"iss":"https://as.example","aud":"{}","client_id":"app","scope":"ocp:read mcp:write","exp":{},"sub":"alice","iat":1800000000,"jti":"1"}}"#,
+        jwt_support::AUDIENCE,
+        jwt_support::now() + 600
+    );
+    let accepted = jwt_support::verifier()
+        .verify(&jwt_support::sign(&unique))
+        .await
+        .unwrap();
+    assert_eq!(accepted.scopes, ["ocp:read", "mcp:write"]);
+}

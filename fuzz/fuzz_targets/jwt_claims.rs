@@ -22,6 +22,7 @@ use axum_bearer::{
 };
 use axum_bearer_fuzz::{jwt_verifier, sign_jwt};
 use libfuzzer_sys::fuzz_target;
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// A fixed clock, so the fuzzer can aim at the `exp`/`nbf` boundaries.
@@ -45,10 +46,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
 
-    // The scan against the parser: exact on everything serde_json accepts.
+    // The scan against the parser: exact on everything serde_json accepts. The depth is the
+    // text's, every member counted: a `Value` keeps only the last of duplicated names, and the
+    // scan rightly counts the others too (crash-99dd8448…, a harness error).
     let parsed: Result<Value, _> = serde_json::from_slice(json);
-    if let Ok(value) = &parsed {
-        let depth = depth(value);
+    if let Ok(TextDepth(depth)) = serde_json::from_slice::<TextDepth>(json) {
         for max in [
             0,
             1,
@@ -109,12 +111,58 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// Nesting depth of arrays and objects; a scalar is 0.
-fn depth(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
-        Value::Object(members) => 1 + members.values().map(depth).max().unwrap_or(0),
-        _ => 0,
+/// Nesting depth of arrays and objects in the JSON text, every member counted (duplicated
+/// names included); a scalar is 0.
+struct TextDepth(usize);
+
+impl<'de> Deserialize<'de> for TextDepth {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextDepthVisitor)
+    }
+}
+
+struct TextDepthVisitor;
+
+impl<'de> Visitor<'de> for TextDepthVisitor {
+    type Value = TextDepth;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<TextDepth, E> {
+        Ok(TextDepth(0))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<TextDepth, E> {
+        Ok(TextDepth(0))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<TextDepth, E> {
+        Ok(TextDepth(0))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<TextDepth, E> {
+        Ok(TextDepth(0))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<TextDepth, E> {
+        Ok(TextDepth(0))
+    }
+    fn visit_unit<E>(self) -> Result<TextDepth, E> {
+        Ok(TextDepth(0))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<TextDepth, A::Error> {
+        let mut deepest = 0;
+        while let Some(TextDepth(depth)) = items.next_element()? {
+            deepest = deepest.max(depth);
+        }
+        Ok(TextDepth(deepest + 1))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<TextDepth, A::Error> {
+        let mut deepest = 0;
+        while let Some((IgnoredAny, TextDepth(depth))) = members.next_entry()? {
+            deepest = deepest.max(depth);
+        }
+        Ok(TextDepth(deepest + 1))
     }
 }
 
