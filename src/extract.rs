@@ -276,10 +276,18 @@ pub(crate) async fn authenticate(
     parts: &mut Parts,
     required: Required,
 ) -> Result<AuthenticatedUser, Rejection> {
-    if let Some(done) = authenticate_now(parts, &required) {
-        return done;
+    match authenticate_now(parts, &required) {
+        Some(done) => done,
+        None => authenticate_later(parts, required).await,
     }
-    // The verifier has to wait (a remote key, an introspection call, a cache miss).
+}
+
+/// The rest of [`authenticate`] when [`authenticate_now`] gave `None`: the verifier has to wait
+/// (a remote key, an introspection call, a cache miss).
+pub(crate) async fn authenticate_later(
+    parts: &mut Parts,
+    required: Required,
+) -> Result<AuthenticatedUser, Rejection> {
     let Some(slot) = parts.extensions.get_mut::<AuthSlot>() else {
         return Err(Rejection::missing_layer());
     };

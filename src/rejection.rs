@@ -251,13 +251,9 @@ impl Prebuilt {
 
     pub(crate) fn new(config: &Config) -> Self {
         let python_unauthorized = (config.profile == Profile::PythonSdk).then(|| {
-            let rejection = Rejection {
-                kind: RejectionKind::InvalidToken,
-                detail: "",
-                config: None,
-                required: Required::None,
-                missing: 0,
-            };
+            // The rejection as a request would build it, so the profile is the configured one.
+            let rejection =
+                Rejection::new(RejectionKind::InvalidToken, "", Arc::new(config.clone()));
             (
                 into_header(write_exact(|out| rejection.write_challenge(config, out))),
                 Bytes::from(write_exact(|out| rejection.write_body(out))),

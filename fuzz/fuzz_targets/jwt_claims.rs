@@ -8,6 +8,11 @@
 //! - Signed with the verifier's key, the payload goes through `JwtVerifier` (public API) with the
 //!   default claims bound and a tiny one: an accepted token is within both bounds, and a payload
 //!   over a bound is refused whatever it holds.
+//! - Flags bit 5: the input is `header \n payload`, both any bytes, signed with the key: accepted
+//!   only for a JOSE header the verifier should take (HS256, its `kid`, a known `typ`, no
+//!   critical extension but `b64: true`); a changed signature is always refused.
+//! - Flags bit 6: the input is any token: accepted only with the key's signature over its first
+//!   two parts.
 #![no_main]
 
 use std::{
@@ -93,6 +98,20 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
+    // Any header (flags bit 5: the input is `header \n payload`), or any token at all (bit 6).
+    if flags & 32 != 0 {
+        let (header, payload) = match json.iter().position(|&b| b == b'\n') {
+            Some(at) => (&json[..at], &json[at + 1..]),
+            None => (json, &b"{}"[..]),
+        };
+        any_header(header, payload);
+        return;
+    }
+    if flags & 64 != 0 {
+        any_token(&String::from_utf8_lossy(json));
+        return;
+    }
+
     // The whole verifier, on a token it can verify.
     let token = sign_jwt(json);
     for (verifier, bound) in verifiers()
@@ -163,6 +182,64 @@ impl<'de> Visitor<'de> for TextDepthVisitor {
             deepest = deepest.max(depth);
         }
         Ok(TextDepth(deepest + 1))
+    }
+}
+
+/// A token signed with the verifier's key under `header`: accepted only when the header is a
+/// JSON object naming HS256, the verifier's `kid` (or none), an acceptable `typ`, and no critical
+/// extension but `b64` with `b64: true`; never when its signature is altered.
+fn any_header(header: &[u8], payload: &[u8]) {
+    let token = axum_bearer_fuzz::sign_jwt_with_header(header, payload);
+    let verifier = &verifiers()[0];
+    let accepted = ready(verifier.verify(&token)).is_ok();
+    if accepted {
+        let Ok(Value::Object(header)) = serde_json::from_slice::<Value>(header) else {
+            panic!("accepted a header that is not a JSON object");
+        };
+        assert_eq!(header.get("alg"), Some(&Value::from("HS256")));
+        assert!(matches!(header.get("kid"), None | Some(Value::Null)) || header["kid"] == "fuzz");
+        let typ = header
+            .get("typ")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase);
+        assert!(
+            matches!(
+                typ.as_deref(),
+                None | Some("jwt" | "at+jwt" | "application/jwt" | "application/at+jwt")
+            ),
+            "typ {typ:?}"
+        );
+        match header.get("crit") {
+            None | Some(Value::Null) => assert_ne!(header.get("b64"), Some(&Value::Bool(false))),
+            Some(crit) => {
+                assert_eq!(crit, &serde_json::json!(["b64"]));
+                assert_eq!(header.get("b64"), Some(&Value::Bool(true)));
+            }
+        }
+    }
+    // Any change to the signature is refused.
+    let (message, signature) = token.rsplit_once('.').expect("three parts");
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let forged = format!("{message}.{flipped}{}", &signature[1..]);
+    assert!(
+        ready(verifier.verify(&forged)).is_err(),
+        "forged signature accepted"
+    );
+}
+
+/// Any string as a token: no panic; accepted only if it is `header.payload.signature` with the
+/// signature the key makes over `header.payload`.
+fn any_token(token: &str) {
+    for verifier in verifiers() {
+        if ready(verifier.verify(token)).is_ok() {
+            let (message, signature) = token.rsplit_once('.').expect("accepted: three parts");
+            assert_eq!(message.matches('.').count(), 1, "accepted: three parts");
+            assert_eq!(
+                signature,
+                axum_bearer_fuzz::hs256(message),
+                "accepted a bad signature"
+            );
+        }
     }
 }
 

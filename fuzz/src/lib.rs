@@ -61,16 +61,29 @@ pub fn jwt_verifier(max_claims_size: usize) -> JwtVerifier {
 
 /// `header.payload.signature` with `payload` as given (any bytes), signed with [`JWT_SECRET`].
 pub fn sign_jwt(payload: &[u8]) -> String {
+    sign_jwt_with_header(br#"{"alg":"HS256","typ":"at+jwt","kid":"fuzz"}"#, payload)
+}
+
+/// `header.payload.signature` with both parts as given (any bytes), signed with [`JWT_SECRET`].
+pub fn sign_jwt_with_header(header: &[u8], payload: &[u8]) -> String {
+    let message = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let signature = hs256(&message);
+    format!("{message}.{signature}")
+}
+
+/// The base64url HS256 signature of `message` with [`JWT_SECRET`].
+pub fn hs256(message: &str) -> String {
     use axum_bearer::jsonwebtoken::{Algorithm, EncodingKey, crypto};
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"at+jwt","kid":"fuzz"}"#);
-    let message = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
-    let signature = crypto::sign(
+    crypto::sign(
         message.as_bytes(),
         &EncodingKey::from_secret(JWT_SECRET).expect("an HMAC key"),
         Algorithm::HS256,
     )
-    .expect("HS256 signs anything");
-    format!("{message}.{signature}")
+    .expect("HS256 signs anything")
 }
 
 /// The fixtures of the integration tests; a token starting with `down` finds the back end down

@@ -195,3 +195,17 @@ is_uint() {
     *) return 0 ;;
   esac
 }
+
+# The checks that failed, each a line; `finish` reports them.
+FAILURES=()
+
+# Prints every failed check and exits 1, or prints "OK: <what held>".
+finish() {
+  if [ "${#FAILURES[@]}" -gt 0 ]; then
+    for failure in "${FAILURES[@]}"; do
+      echo "FAIL: $failure"
+    done
+    exit 1
+  fi
+  echo "OK: $1"
+}

@@ -16,7 +16,7 @@ use tower_service::Service;
 use super::{Required, validate_scope_token};
 use crate::{
     ConfigError,
-    extract::{authenticate, authenticate_now},
+    extract::{authenticate_later, authenticate_now},
 };
 
 /// A route layer requiring scopes known only at start-up: the reference's `RequireAuthMiddleware`.
@@ -116,20 +116,20 @@ where
         // Usually the verifier answers at once: then the inner service is called right here.
         if let Some(user) = authenticate_now(&mut parts, &required) {
             return match user.and_then(|user| user.check(required)) {
-                Ok(()) => RequireScopesFuture::Inner {
+                Ok(()) => RequireScopesFuture::new(State::Inner {
                     future: self.inner.call(Request::from_parts(parts, body)),
-                },
-                Err(rejection) => RequireScopesFuture::Refused {
+                }),
+                Err(rejection) => RequireScopesFuture::new(State::Refused {
                     response: Some(rejection.into_response()),
-                },
+                }),
             };
         }
         // The clone is not ready, the original is: keep the ready one for this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        RequireScopesFuture::Waiting {
+        RequireScopesFuture::new(State::Waiting {
             future: Box::pin(async move {
-                let checked = match authenticate(&mut parts, required.clone()).await {
+                let checked = match authenticate_later(&mut parts, required.clone()).await {
                     Ok(user) => user.check(required),
                     Err(rejection) => Err(rejection),
                 };
@@ -138,29 +138,34 @@ where
                     Err(rejection) => Ok(rejection.into_response()),
                 }
             }),
-        }
+        })
     }
 }
 
 pin_project! {
-    /// The future of [`RequireScopesService`]: the inner service's, a refusal, or (when the
-    /// verifier has to wait) both in turn.
+    /// The future of [`RequireScopesService`]: the inner service's when the token was checked at
+    /// once, the refusal, or (when the verifier has to wait) both in turn.
+    pub struct RequireScopesFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
     #[project = Projection]
-    #[allow(missing_docs)] // The fields: each variant's documentation says what it holds.
-    pub enum RequireScopesFuture<F> {
-        /// Allowed at once: the inner service's future.
-        Inner {
-            #[pin]
-            future: F,
-        },
-        /// Refused at once.
-        Refused {
-            response: Option<Response>,
-        },
-        /// Verifying, then the inner service.
-        Waiting {
-            future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>,
-        },
+    enum State<F> {
+        // Allowed at once: the inner service's future.
+        Inner { #[pin] future: F },
+        // Refused at once, until returned.
+        Refused { response: Option<Response> },
+        // Verifying, then the inner service.
+        Waiting { future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> },
+    }
+}
+
+impl<F> RequireScopesFuture<F> {
+    fn new(state: State<F>) -> Self {
+        Self { state }
     }
 }
 
@@ -171,11 +176,12 @@ where
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
+        match self.project().state.project() {
             Projection::Inner { future } => future.poll(cx),
             Projection::Refused { response } => match response.take() {
                 Some(response) => Poll::Ready(Ok(response)),
-                // Polled again after completion: answer as the refusal did not change.
+                // Polled after it completed, against the `Future` contract: no second refusal
+                // to give, and no panic either.
                 None => Poll::Ready(Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response())),
             },
             Projection::Waiting { future } => future.as_mut().poll(cx),
@@ -185,10 +191,10 @@ where
 
 impl<F> fmt::Debug for RequireScopesFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self {
-            Self::Inner { .. } => "Inner",
-            Self::Refused { .. } => "Refused",
-            Self::Waiting { .. } => "Waiting",
+        let state = match &self.state {
+            State::Inner { .. } => "Inner",
+            State::Refused { .. } => "Refused",
+            State::Waiting { .. } => "Waiting",
         };
         f.debug_tuple("RequireScopesFuture").field(&state).finish()
     }

@@ -186,12 +186,17 @@ impl RemoteKeys {
         }
     }
 
+    /// Refreshes a stale set on the current Tokio runtime; without one (a direct, synchronous
+    /// `verify_ready` call outside a runtime) a later verification on a runtime refreshes it.
     fn refresh_in_background(self: &Arc<Self>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         if self.refreshing.swap(true, Ordering::AcqRel) {
             return;
         }
         let this = Arc::clone(self);
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             {
                 let _flight = this.flight.lock().await;
                 let snapshot = this.snapshot.load();

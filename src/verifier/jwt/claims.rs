@@ -15,7 +15,7 @@ pub(crate) struct Rules {
     pub(crate) strict: bool,
     pub(crate) read_scp: bool,
     pub(crate) client_id_claims: Vec<String>,
-    /// The bound on the decoded claims, checked by `limits::check_payload`.
+    /// The bound on the decoded claims, checked by `compact::Jws::claims_json`.
     pub(crate) max_claims_size: usize,
 }
 

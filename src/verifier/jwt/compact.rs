@@ -65,7 +65,7 @@ impl<'t> Jws<'t> {
     }
 
     /// The decoded JOSE header JSON, within the claims' nesting bound; parse it with
-    /// [`JoseHeader::parse`]. (Its size is bounded by the layer's token cap.)
+    /// [`JoseHeader::parse`]. (Its size is bounded by the token's: the layer caps that.)
     pub(crate) fn header_json(&self) -> Result<Vec<u8>, VerifyError> {
         let json = URL_SAFE_NO_PAD
             .decode(self.header)
@@ -77,10 +77,15 @@ impl<'t> Jws<'t> {
     }
 }
 
-/// The JOSE header members a verifier acts on. The others (`jku`, `x5u`, `jwk`, `x5c`…) are
-/// ignored: keys come from the configuration only (RFC 8725 §3.10).
+/// The JOSE header members a verifier acts on. The others (`jku`, `x5u`, `jwk`, `x5c`, `cty`…)
+/// are skipped without being typed: keys come from the configuration only (RFC 8725 §3.10), and
+/// a member nothing reads cannot change a decision. (`jsonwebtoken`'s own `Header` types them, so
+/// it refuses, say, `"x5c": 1`; this parser accepts it, and refuses nothing `jsonwebtoken`
+/// accepts but duplicated `b64`.)
 #[derive(Deserialize)]
 pub(crate) struct JoseHeader<'h> {
+    /// A JSON string naming the algorithm (serde would also take an enum's map form).
+    #[serde(deserialize_with = "algorithm_name")]
     pub(crate) alg: Algorithm,
     #[serde(borrow, default)]
     typ: Option<Text<'h>>,
@@ -88,8 +93,22 @@ pub(crate) struct JoseHeader<'h> {
     kid: Option<Text<'h>>,
     #[serde(default)]
     crit: Option<Vec<String>>,
-    #[serde(default)]
+    /// RFC 7797: a boolean when present (`null` is not one).
+    #[serde(default, deserialize_with = "present_bool")]
     b64: Option<bool>,
+}
+
+fn algorithm_name<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Algorithm, D::Error> {
+    let name = Text::deserialize(deserializer)?;
+    name.0.parse().map_err(serde::de::Error::custom)
+}
+
+fn present_bool<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<bool>, D::Error> {
+    bool::deserialize(deserializer).map(Some)
 }
 
 /// A JSON string, borrowed from the input unless it holds escapes (serde borrows a `Cow<str>`
@@ -106,13 +125,15 @@ impl<'h> JoseHeader<'h> {
         self.kid.as_ref().map(|text| &*text.0)
     }
 
-    /// Parses the header; `crit` (RFC 7515 §4.1.11) may list only `b64`, once, with `b64: true`
-    /// present (RFC 7797), as `jsonwebtoken` accepts: any other critical extension, or an
-    /// unencoded payload, makes the token invalid.
+    /// Parses the header, UTF-8 JSON object (RFC 7515 §4); `crit` (§4.1.11) may list only
+    /// `b64`, once, with `b64` present (RFC 7797), and `b64` may not be `false`, as in
+    /// `jsonwebtoken`: any other critical extension, or an unencoded payload, makes the token
+    /// invalid.
     pub(crate) fn parse(json: &'h [u8]) -> Result<Self, VerifyError> {
         let not_jose = || VerifyError::invalid("JWT header is not a JOSE header");
-        // A derived struct would also take a JSON array, member by member.
-        if json.trim_ascii_start().first() != Some(&b'{') {
+        // A derived struct would also take a JSON array, member by member; and skipped members
+        // are not checked for UTF-8 by the parser.
+        if json.trim_ascii_start().first() != Some(&b'{') || std::str::from_utf8(json).is_err() {
             return Err(not_jose());
         }
         let header: Self = serde_json::from_slice(json).map_err(|_| not_jose())?;
@@ -195,6 +216,7 @@ mod tests {
         let escaped = JoseHeader::parse(br#"{"alg":"HS256","kid":"k\/1"}"#).unwrap();
         assert_eq!(escaped.kid(), Some("k/1"));
 
+        assert!(JoseHeader::parse(b"{\"alg\":\"HS256\",\"x\":\"\xff\"}").is_err());
         for bad in [
             r#"{"alg":"none"}"#,
             r#"{"typ":"JWT"}"#,
@@ -204,6 +226,9 @@ mod tests {
             r#"{"alg":"HS256","crit":["b64","b64"],"b64":true}"#,
             r#"{"alg":"HS256","b64":false}"#,
             r#"{"alg":"HS256","b64":"yes"}"#,
+            r#"{"alg":"HS256","b64":null}"#,
+            r#"{"alg":{"HS256":null}}"#,
+            r#"{"alg":"hs256"}"#,
             r#"{"alg":"HS256","kid":7}"#,
             r#"{"alg":"HS256","alg":"HS256"}"#,
             "[]",

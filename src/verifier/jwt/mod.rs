@@ -14,6 +14,7 @@ pub(crate) use claims::{Audience, Rules, check as check_claims, check_typ};
 pub(crate) use compact::Jws;
 use compact::{JoseHeader, parse_claims};
 pub(crate) use keys::{Key, KeySet, is_hmac, key_from_jwk};
+#[cfg(feature = "fuzzing")]
 pub(crate) use limits::check_payload;
 
 pub use self::limits::{DEFAULT_MAX_JWT_CLAIMS_SIZE, MAX_JWT_CLAIMS_DEPTH};
@@ -75,11 +76,11 @@ impl JwtVerifier {
         self.rules.max_claims_size
     }
 
-    /// Verifies with the keys at hand: `Ok(None)` when the token names a key only the remote
-    /// set may have and it is not held yet. One pass over the token: split it, bound and decode
-    /// the claims, parse the header, find the key, check the signature, parse the claims once and
-    /// check them.
-    fn verify_at_hand(&self, token: &str) -> Result<Option<AccessToken>, VerifyError> {
+    /// Verifies with the keys at hand, or says which key to fetch first: the token names a key
+    /// only the remote set may have and it is not held yet. One pass over the token: split it,
+    /// bound and decode the claims, parse the header, find the key, check the signature, parse
+    /// the claims once and check them.
+    fn verify_at_hand(&self, token: &str) -> Result<AtHand, VerifyError> {
         let jws = Jws::split(token)?;
         let claims_json = jws.claims_json(self.rules.max_claims_size)?;
         let header_json = jws.header_json()?;
@@ -99,7 +100,12 @@ impl JwtVerifier {
                     Some(keys) => {
                         verify_signature(&jws, header.alg, keys.candidates(kid, header.alg))?;
                     }
-                    None => return Ok(None),
+                    None => {
+                        return Ok(AtHand::Fetch {
+                            kid: kid.map(str::to_owned),
+                            alg: header.alg,
+                        });
+                    }
                 },
                 None => return Err(VerifyError::invalid("no key for the JWT kid")),
             }
@@ -107,28 +113,36 @@ impl JwtVerifier {
             return Err(VerifyError::invalid("no key for the JWT kid"));
         }
         let claims = parse_claims(&claims_json)?;
-        check_claims(token, claims, &self.rules, clock::unix_now()).map(Some)
+        check_claims(token, claims, &self.rules, clock::unix_now()).map(AtHand::Verified)
     }
 
     async fn verify_token(&self, token: &str) -> Result<AccessToken, VerifyError> {
-        if let Some(verified) = self.verify_at_hand(token).transpose() {
-            return verified;
-        }
-        // Only a remote key set gets here: fetch the key the token names, then verify again.
-        #[cfg(feature = "jwks")]
-        if let Some(remote) = &self.remote {
-            let (kid, alg) = {
-                let header_json = Jws::split(token)?.header_json()?;
-                let header = JoseHeader::parse(&header_json)?;
-                (header.kid().map(str::to_owned), header.alg)
-            };
-            remote.fetch_candidates(kid.as_deref(), alg).await?;
-            if let Some(verified) = self.verify_at_hand(token).transpose() {
-                return verified;
+        match self.verify_at_hand(token)? {
+            AtHand::Verified(verified) => Ok(verified),
+            #[cfg(feature = "jwks")]
+            AtHand::Fetch { kid, alg } => {
+                // Only a remote key set asks: fetch the key the token names, then verify again.
+                if let Some(remote) = &self.remote {
+                    remote.fetch_candidates(kid.as_deref(), alg).await?;
+                    if let AtHand::Verified(verified) = self.verify_at_hand(token)? {
+                        return Ok(verified);
+                    }
+                }
+                Err(VerifyError::invalid("no key for the JWT kid"))
             }
         }
-        Err(VerifyError::invalid("no key for the JWT kid"))
     }
+}
+
+/// What the keys at hand say about a token.
+enum AtHand {
+    Verified(AccessToken),
+    /// The key `kid` for `alg` must be fetched from the JWKS endpoint first.
+    #[cfg(feature = "jwks")]
+    Fetch {
+        kid: Option<String>,
+        alg: Algorithm,
+    },
 }
 
 /// Checks the signature with the first of `candidates` bound to `alg` that verifies it.
@@ -188,9 +202,12 @@ impl TokenVerifier for JwtVerifier {
     /// Every check is synchronous once the key is held: only a key still to be fetched from the
     /// JWKS endpoint makes the layer wait.
     fn verify_ready(&self, token: &str) -> Option<Result<Arc<AccessToken>, VerifyError>> {
-        self.verify_at_hand(token)
-            .transpose()
-            .map(|verified| verified.map(Arc::new))
+        match self.verify_at_hand(token) {
+            Ok(AtHand::Verified(verified)) => Some(Ok(Arc::new(verified))),
+            #[cfg(feature = "jwks")]
+            Ok(AtHand::Fetch { .. }) => None,
+            Err(error) => Some(Err(error)),
+        }
     }
 }
 
