@@ -3,20 +3,21 @@
 //! `verify_shared`, and the layer and `RequireScopesLayer` answer the same whether the verifier
 //! answered at once or had to wait.
 
+mod common;
+
 use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
 };
 
-use axum::{Router, body::Body, routing::get};
+use axum::{Router, routing::get};
 use axum_bearer::{
     AccessToken, BearerAuth, CachedVerifier, JwtVerifier, Profile, RequireScopesLayer,
     StaticVerifier, TokenVerifier, VerifyError,
     testing::{Endpoint, TestIssuer},
     verifier_fn,
 };
-use http::{Request, StatusCode, header};
-use tower::ServiceExt;
+use http::{StatusCode, header};
 
 const AUDIENCE: &str = "https://rs.example/mcp";
 
@@ -41,21 +42,16 @@ fn app(auth: BearerAuth, calls: Arc<AtomicUsize>) -> Router {
         .layer(auth)
 }
 
+/// The status and challenge of `GET /write`, with `token` as a bearer token if given.
 async fn call(app: &Router, token: Option<&str>) -> (StatusCode, Option<String>) {
-    let mut request = Request::get("/write");
-    if let Some(token) = token {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let challenge = response
-        .headers()
+    let authorization = token.map(common::bearer);
+    let values: Vec<&[u8]> = authorization.iter().map(|value| value.as_bytes()).collect();
+    let reply = common::send(app, common::get("/write", &values)).await;
+    let challenge = reply
+        .headers
         .get(header::WWW_AUTHENTICATE)
         .map(|value| value.to_str().unwrap().to_owned());
-    (response.status(), challenge)
+    (reply.status, challenge)
 }
 
 #[tokio::test]

@@ -124,20 +124,6 @@ impl Hasher for TokenHashing {
         }
     }
 
-    fn write_u8(&mut self, byte: u8) {
-        match self {
-            Self::Fast(hasher) => hasher.write_u8(byte),
-            Self::Keyed(hasher) => hasher.write_u8(byte),
-        }
-    }
-
-    fn write_usize(&mut self, value: usize) {
-        match self {
-            Self::Fast(hasher) => hasher.write_usize(value),
-            Self::Keyed(hasher) => hasher.write_usize(value),
-        }
-    }
-
     fn finish(&self) -> u64 {
         match self {
             Self::Fast(hasher) => hasher.finish(),
