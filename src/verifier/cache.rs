@@ -296,6 +296,11 @@ impl<V: TokenVerifier> TokenVerifier for CachedVerifier<V> {
             Poll::Ready(None) | Poll::Pending => None,
         }
     }
+
+    /// The wrapped verifier's [`warm_up`](TokenVerifier::warm_up).
+    fn warm_up(&self) -> impl Future<Output = Result<(), VerifyError>> + Send {
+        self.inner.warm_up()
+    }
 }
 
 impl<V: fmt::Debug> fmt::Debug for CachedVerifier<V> {

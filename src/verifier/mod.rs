@@ -106,6 +106,25 @@ pub trait TokenVerifier: Send + Sync + 'static {
         let _ = token;
         None
     }
+
+    /// Gets ready to serve before the first request: loads remote keys, runs discovery, or checks
+    /// that a remote endpoint answers and accepts this server's credentials.
+    ///
+    /// Await it at start-up so a wrong issuer, JWKS URL or client secret is an error before the
+    /// server listens, not a 503 on every request. The default does nothing: verifiers that hold
+    /// everything they need (static tables, fixed keys) are always ready.
+    ///
+    /// ```
+    /// # async fn start() -> Result<(), axum_bearer::VerifyError> {
+    /// use axum_bearer::{AccessToken, StaticVerifier, TokenVerifier};
+    ///
+    /// let verifier = StaticVerifier::new([AccessToken::new("dev-token", "dev-client", ["notes:read"])]);
+    /// verifier.warm_up().await?; // fails fast on a misconfigured remote verifier
+    /// # Ok(()) }
+    /// ```
+    fn warm_up(&self) -> impl Future<Output = Result<(), VerifyError>> + Send {
+        std::future::ready(Ok(()))
+    }
 }
 
 impl<V: TokenVerifier> TokenVerifier for Arc<V> {
@@ -122,6 +141,10 @@ impl<V: TokenVerifier> TokenVerifier for Arc<V> {
 
     fn verify_ready(&self, token: &str) -> Option<Result<Arc<AccessToken>, VerifyError>> {
         (**self).verify_ready(token)
+    }
+
+    fn warm_up(&self) -> impl Future<Output = Result<(), VerifyError>> + Send {
+        (**self).warm_up()
     }
 }
 
