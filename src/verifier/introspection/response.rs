@@ -127,7 +127,7 @@ pub(crate) fn check(
     }
 
     let exp = numeric_date(&response, "exp")?;
-    let nbf = numeric_date(&response, "nbf")?;
+    let nbf = members::not_before(&response, "introspection")?;
     // RFC 7519 §4.1.4: the current time MUST be before exp (less the leeway).
     if exp.is_some_and(|exp| now >= exp.saturating_add(rules.leeway)) {
         return Err(VerifyError::Expired);

@@ -105,7 +105,7 @@ pub(crate) fn check(
     }
 
     let exp = numeric_date(&claims, "exp")?;
-    let nbf = numeric_date(&claims, "nbf")?;
+    let nbf = members::not_before(&claims, "JWT")?;
     numeric_date(&claims, "iat")?;
     match exp {
         // RFC 7519 §4.1.4: the current time MUST be before exp.
