@@ -13,11 +13,11 @@ use tower_service::Service;
 
 use crate::{
     ConfigError, Profile, TokenVerifier,
+    config::{Config, Prebuilt},
     extract::AuthSlot,
-    rejection::Prebuilt,
+    rejection,
     resource::{ResourceUrl, validate_header_url},
     scopes::{ScopeHierarchy, validate_scope_token},
-    verifier::DynVerifier,
 };
 
 /// The default cap on the token length: 8 KiB (RFC 6750 digest, policy P7).
@@ -80,21 +80,6 @@ pub struct BearerAuth {
     config: Arc<Config>,
 }
 
-/// What the layer hands to every request; shared, never copied per request.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) verifier: Arc<dyn DynVerifier>,
-    pub(crate) profile: Profile,
-    pub(crate) resource_metadata: Option<Arc<str>>,
-    pub(crate) resource_server: Option<ResourceUrl>,
-    pub(crate) realm: Option<Arc<str>>,
-    pub(crate) hierarchy: ScopeHierarchy,
-    pub(crate) leeway_secs: i64,
-    pub(crate) max_token_len: usize,
-    /// Built from the fields above whenever they change.
-    pub(crate) prebuilt: Prebuilt,
-}
-
 impl BearerAuth {
     /// Protection with `verifier`, [`Profile::PythonSdk`], no metadata URL, no resource check,
     /// a 60 s leeway and an 8 KiB token cap.
@@ -108,12 +93,12 @@ impl BearerAuth {
             hierarchy: ScopeHierarchy::default(),
             leeway_secs: secs(DEFAULT_LEEWAY),
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
-            prebuilt: Prebuilt::empty(),
+            prebuilt: Prebuilt::default(),
         })
     }
 
     pub(crate) fn from_config(mut config: Config) -> Self {
-        config.prebuilt = Prebuilt::new(&config);
+        config.prebuilt = rejection::prebuild(&config);
         Self {
             config: Arc::new(config),
         }
@@ -122,7 +107,7 @@ impl BearerAuth {
     fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
         let config = Arc::make_mut(&mut self.config);
         change(config);
-        config.prebuilt = Prebuilt::new(config);
+        config.prebuilt = rejection::prebuild(config);
         self
     }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     AccessToken, AuthorizationContext, Rejection, RejectionKind, VerifyError,
-    auth::Config,
+    config::Config,
     clock,
     credentials::{self, BadToken, Credentials},
     scopes::Required,

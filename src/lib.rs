@@ -64,6 +64,7 @@
 mod auth;
 mod challenge;
 mod clock;
+mod config;
 mod context;
 mod credentials;
 #[cfg(feature = "jwt")]

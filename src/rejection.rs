@@ -14,7 +14,7 @@ use http::{
 
 use crate::{
     Profile,
-    auth::Config,
+    config::{Config, Prebuilt},
     challenge::{
         Challenge, Sink, compact_json_body, into_header, is_text_char, python_json_body,
         write_exact,
@@ -234,34 +234,19 @@ impl<'a> Description<'a> {
     }
 }
 
-/// The responses that depend only on the configuration, built when it is: the `PythonSdk` 401's
-/// challenge and body. Sending one then costs two reference-count increments.
-#[derive(Clone, Debug)]
-pub(crate) struct Prebuilt {
-    python_unauthorized: Option<(HeaderValue, Bytes)>,
-}
-
-impl Prebuilt {
-    /// Nothing built yet (`BearerAuth::from_config` builds it).
-    pub(crate) const fn empty() -> Self {
-        Self {
-            python_unauthorized: None,
-        }
-    }
-
-    pub(crate) fn new(config: &Config) -> Self {
-        let python_unauthorized = (config.profile == Profile::PythonSdk).then(|| {
-            // The rejection as a request would build it, so the profile is the configured one.
-            let rejection =
-                Rejection::new(RejectionKind::InvalidToken, "", Arc::new(config.clone()));
-            (
-                into_header(write_exact(|out| rejection.write_challenge(config, out))),
-                Bytes::from(write_exact(|out| rejection.write_body(out))),
-            )
-        });
-        Self {
-            python_unauthorized,
-        }
+/// The `PythonSdk` 401 for `config`, built once when the configuration is (the same for every
+/// kind of refusal in that profile).
+pub(crate) fn prebuild(config: &Config) -> Prebuilt {
+    let python_unauthorized = (config.profile == Profile::PythonSdk).then(|| {
+        // The rejection as a request would build it, so the profile is the configured one.
+        let rejection = Rejection::new(RejectionKind::InvalidToken, "", Arc::new(config.clone()));
+        (
+            into_header(write_exact(|out| rejection.write_challenge(config, out))),
+            Bytes::from(write_exact(|out| rejection.write_body(out))),
+        )
+    });
+    Prebuilt {
+        python_unauthorized,
     }
 }
 
