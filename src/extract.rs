@@ -7,10 +7,10 @@ use http::{Extensions, HeaderMap, request::Parts};
 use serde_json::{Map, Value};
 
 use crate::{
-    AccessToken, AuthorizationContext, Rejection, RejectionKind, VerifyError,
+    AccessToken, AuthorizationContext, Rejection, RejectionKind, VerifyError, clock,
     config::Config,
-    clock,
     credentials::{self, BadToken, Credentials},
+    resource::ResourceUrl,
     scopes::Required,
 };
 
@@ -369,13 +369,36 @@ fn accept(
         return Err(Failure::new(Kind::ExpiredToken, "The access token expired"));
     }
     if let Some(resource) = &config.resource_server
-        && !resource.matches(token.resource.as_deref())
+        && !is_for(resource, &token)
     {
-        tracing::debug!(client_id = %token.client_id, resource = ?token.resource, "bearer token issued for another resource");
+        if token.resource.is_none() && audiences(&token).next().is_none() {
+            tracing::debug!(client_id = %token.client_id, "the token names no resource (no `resource`, no `aud`), and this server requires its own");
+        } else {
+            tracing::debug!(client_id = %token.client_id, resource = ?token.resource, "bearer token issued for another resource");
+        }
         return Err(Failure::new(
             Kind::WrongResource,
             "The access token is not valid for this resource",
         ));
     }
     Ok(token)
+}
+
+/// Whether `token` is for this resource server: its `resource`, or any of its audiences
+/// (`claims["aud"]`, a string or an array, RFC 7519 §4.1.3), names it. A token for several
+/// resources serves each of them.
+fn is_for(resource: &ResourceUrl, token: &AccessToken) -> bool {
+    resource.matches(token.resource.as_deref())
+        || audiences(token).any(|aud| resource.matches(Some(aud)))
+}
+
+/// The string audiences of the token's `aud` claim; none when it is absent or another type.
+fn audiences(token: &AccessToken) -> impl Iterator<Item = &str> {
+    let aud = token.claims.as_ref().and_then(|claims| claims.get("aud"));
+    let (one, many) = match aud {
+        Some(Value::String(aud)) => (Some(aud.as_str()), None),
+        Some(Value::Array(auds)) => (None, Some(auds.iter().filter_map(Value::as_str))),
+        _ => (None, None),
+    };
+    one.into_iter().chain(many.into_iter().flatten())
 }

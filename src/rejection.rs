@@ -14,11 +14,11 @@ use http::{
 
 use crate::{
     Profile,
-    config::{Config, Prebuilt},
     challenge::{
         Challenge, Sink, compact_json_body, into_header, is_text_char, python_json_body,
         write_exact,
     },
+    config::{Config, Prebuilt},
     scopes::{Required, is_scope_char},
 };
 
