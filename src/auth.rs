@@ -193,6 +193,10 @@ impl BearerAuth {
     }
 
     /// The configured profile.
+    #[deprecated(
+        since = "0.1.1",
+        note = "builders set, they do not get: read the profile where it applies, with `AuthenticatedUser::profile` or `Rejection::profile`"
+    )]
     pub fn current_profile(&self) -> Profile {
         self.config.profile
     }

@@ -1,5 +1,7 @@
 //! [`AuthorizationContext`]: the principal a session or other per-user state is bound to.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::AccessToken;
@@ -40,7 +42,7 @@ impl AuthorizationContext {
     pub fn from_token(token: &AccessToken) -> Self {
         Self {
             client_id: token.client_id.clone(),
-            issuer: token.issuer(),
+            issuer: token.issuer().map(Cow::into_owned),
             subject: token.subject.clone(),
         }
     }

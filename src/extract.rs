@@ -7,11 +7,11 @@ use http::{Extensions, HeaderMap, request::Parts};
 use serde_json::{Map, Value};
 
 use crate::{
-    AccessToken, AuthorizationContext, Rejection, RejectionKind, VerifyError, clock,
+    AccessToken, AuthorizationContext, Profile, Rejection, RejectionKind, VerifyError, clock,
     config::Config,
     credentials::{self, BadToken, Credentials},
     resource::ResourceUrl,
-    scopes::Required,
+    scopes::{Required, is_valid_scope_token},
 };
 
 /// The authenticated caller: a verified [`AccessToken`] that passed the expiry and resource checks.
@@ -67,8 +67,14 @@ impl AuthenticatedUser {
     }
 
     /// The issuer, read from `claims["iss"]` (see [`AccessToken::issuer`]).
-    pub fn issuer(&self) -> Option<String> {
+    pub fn issuer(&self) -> Option<Cow<'_, str>> {
         self.token.issuer()
+    }
+
+    /// The profile of the [`BearerAuth`](crate::BearerAuth) layer that authenticated the user,
+    /// which every rejection built from the user follows.
+    pub fn profile(&self) -> Profile {
+        self.config.profile
     }
 
     /// Every claim of the token, if the verifier supplied them.
@@ -100,6 +106,9 @@ impl AuthenticatedUser {
     /// Requires `scopes` mid-handler: `Err` is the configured profile's 403 naming them,
     /// ready to return with `?`.
     ///
+    /// A scope that is not a valid RFC 6749 §3.3 scope-token (empty, a space, `"`, `\`,
+    /// non-ASCII) is a bug no challenge could report: `Err` is then a 500, and the log names it.
+    ///
     /// ```
     /// use axum_bearer::{AuthenticatedUser, Rejection};
     ///
@@ -113,21 +122,89 @@ impl AuthenticatedUser {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let scopes: Vec<S> = scopes.into_iter().collect();
-        match scopes
-            .iter()
-            .position(|scope| !self.has_scope(scope.as_ref()))
-        {
-            None => Ok(()),
-            Some(missing) => {
-                let required = scopes.iter().map(|scope| scope.as_ref().into()).collect();
-                Err(Rejection::insufficient_scope(
-                    self.config.clone(),
-                    Required::Shared(required),
-                    missing,
-                ))
+        self.check(Required::Shared(self.validated(scopes)?))
+    }
+
+    /// The configured profile's 403 `insufficient_scope` for an operation that needs `scopes`,
+    /// built by the application (for a decision [`require_scopes`](Self::require_scopes) cannot
+    /// make, e.g. one that depends on the resource). In `Profile::Spec` the challenge's `scope`
+    /// names all of `scopes`, so the client can ask for them (step-up); in `Profile::PythonSdk`
+    /// the description names the first one the user lacks (else the first).
+    /// [`Rejection::with_description`] replaces the description.
+    ///
+    /// Invalid scope names give a 500, as in [`require_scopes`](Self::require_scopes).
+    ///
+    /// ```
+    /// use axum::extract::Path;
+    /// use axum_bearer::{AuthenticatedUser, Rejection};
+    ///
+    /// async fn read_board(user: AuthenticatedUser, Path(board): Path<String>) -> Result<String, Rejection> {
+    ///     if board == "private" && !user.has_scope("boards:private") {
+    ///         return Err(user
+    ///             .insufficient_scope(["boards:read", "boards:private"])
+    ///             .with_description("The private board needs boards:private"));
+    ///     }
+    ///     Ok(format!("board {board}"))
+    /// }
+    /// ```
+    pub fn insufficient_scope<I, S>(&self, scopes: I) -> Rejection
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        match self.validated(scopes) {
+            Ok(required) => {
+                let missing = required
+                    .iter()
+                    .position(|scope| !self.has_scope(scope))
+                    .unwrap_or(0);
+                Rejection::insufficient(self.config.clone(), Required::Shared(required), missing)
             }
+            Err(rejection) => rejection,
         }
+    }
+
+    /// The configured profile's 401 `invalid_token` for this user's token, for an application
+    /// that refuses a token the verifier accepted (revoked in its own records, a blocked user).
+    /// [`Rejection::with_description`] replaces the description.
+    ///
+    /// ```
+    /// use axum_bearer::{AuthenticatedUser, Rejection};
+    ///
+    /// async fn account(user: AuthenticatedUser) -> Result<&'static str, Rejection> {
+    ///     if user.subject() == Some("blocked-user") {
+    ///         return Err(user.invalid_token().with_description("This account is suspended"));
+    ///     }
+    ///     Ok("account")
+    /// }
+    /// ```
+    pub fn invalid_token(&self) -> Rejection {
+        Rejection::new(
+            RejectionKind::InvalidToken,
+            "The access token is invalid",
+            self.config.clone(),
+        )
+    }
+
+    /// `scopes`, each checked to be a valid scope-token; the 500 for the first that is not.
+    fn validated<I, S>(&self, scopes: I) -> Result<Arc<[Box<str>]>, Rejection>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        scopes
+            .into_iter()
+            .map(|scope| {
+                let scope = scope.as_ref();
+                match is_valid_scope_token(scope) {
+                    true => Ok(scope.into()),
+                    false => Err(Rejection::invalid_required_scope(
+                        self.config.clone(),
+                        scope,
+                    )),
+                }
+            })
+            .collect()
     }
 
     /// The first scope of `required` that this user lacks, as a 403 rejection.
@@ -135,7 +212,7 @@ impl AuthenticatedUser {
         let missing = required.iter().position(|scope| !self.has_scope(scope));
         match missing {
             None => Ok(()),
-            Some(missing) => Err(Rejection::insufficient_scope(
+            Some(missing) => Err(Rejection::insufficient(
                 self.config.clone(),
                 required,
                 missing,
@@ -183,6 +260,36 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthenticatedUser {
             Ok(user) => Ok(Some(user)),
             Err(rejection) if rejection.kind() == RejectionKind::MissingCredentials => Ok(None),
             Err(rejection) => Err(rejection),
+        }
+    }
+}
+
+impl Rejection {
+    /// The configured profile's 401 `invalid_token` for a request, built from its extensions (in a
+    /// middleware or handler that has no [`AuthenticatedUser`], e.g. before verifying). Without a
+    /// [`BearerAuth`](crate::BearerAuth) layer on the request it is the 500 that names the bug.
+    ///
+    /// ```
+    /// use axum::{extract::Request, middleware::Next, response::{IntoResponse, Response}};
+    /// use axum_bearer::Rejection;
+    ///
+    /// async fn no_tokens_from_the_old_gateway(request: Request, next: Next) -> Response {
+    ///     if request.headers().contains_key("x-old-gateway") {
+    ///         return Rejection::invalid_token_for(request.extensions())
+    ///             .with_description("Tokens relayed by the old gateway are no longer accepted")
+    ///             .into_response();
+    ///     }
+    ///     next.run(request).await
+    /// }
+    /// ```
+    pub fn invalid_token_for(extensions: &Extensions) -> Self {
+        match extensions.get::<AuthSlot>() {
+            Some(slot) => Self::new(
+                RejectionKind::InvalidToken,
+                "The access token is invalid",
+                slot.config.clone(),
+            ),
+            None => Self::missing_layer(),
         }
     }
 }

@@ -43,8 +43,12 @@ pub enum RejectionKind {
     InsufficientScope,
     /// The verifier's back end failed → 503.
     Unavailable,
-    /// No [`BearerAuth`](crate::BearerAuth) layer wraps the route: a server bug → 500.
+    /// No [`BearerAuth`](crate::BearerAuth) configuration reached the guard: the layer is missing
+    /// or misordered (added inside the guard) — a server bug → 500.
     MissingLayer,
+    /// The application required a scope that is not a valid RFC 6749 §3.3 scope-token (empty,
+    /// a space, `"`, `\`, non-ASCII), so no challenge could name it — a server bug → 500.
+    InvalidRequiredScope,
 }
 
 /// A refused request: a 400, 401, 403, 503 (or 500 when the layer is missing), ready to send.
@@ -70,6 +74,8 @@ pub enum RejectionKind {
 pub struct Rejection {
     kind: RejectionKind,
     detail: &'static str,
+    /// An application-supplied `error_description`, replacing the profile's text.
+    description: Option<Arc<str>>,
     config: Option<Arc<Config>>,
     required: Required,
     missing: usize,
@@ -80,6 +86,7 @@ impl Rejection {
         Self {
             kind,
             detail,
+            description: None,
             config: Some(config),
             required: Required::None,
             missing: 0,
@@ -89,26 +96,63 @@ impl Rejection {
     pub(crate) fn missing_layer() -> Self {
         Self {
             kind: RejectionKind::MissingLayer,
-            detail: "the BearerAuth layer is missing from this route",
+            detail: MISSING_LAYER,
+            description: None,
             config: None,
             required: Required::None,
             missing: 0,
         }
     }
 
+    /// The 500 for a scope name no challenge can carry; the name goes to the log only.
+    pub(crate) fn invalid_required_scope(config: Arc<Config>, scope: &str) -> Self {
+        tracing::error!(
+            scope = %scope.escape_debug(),
+            "axum-bearer: a required scope is not a valid RFC 6749 scope-token; refusing with 500"
+        );
+        Self::new(
+            RejectionKind::InvalidRequiredScope,
+            "a required scope is not a valid RFC 6749 scope-token (see the server log)",
+            config,
+        )
+    }
+
     /// The 403 for `required`, of which the scope at `missing` is the first one lacking.
-    pub(crate) fn insufficient_scope(
-        config: Arc<Config>,
-        required: Required,
-        missing: usize,
-    ) -> Self {
+    pub(crate) fn insufficient(config: Arc<Config>, required: Required, missing: usize) -> Self {
         Self {
-            kind: RejectionKind::InsufficientScope,
-            detail: "",
-            config: Some(config),
             required,
             missing,
+            ..Self::new(RejectionKind::InsufficientScope, "", config)
         }
+    }
+
+    /// Replaces the profile's `error_description` with `description`, for a rejection the
+    /// application builds itself ([`AuthenticatedUser::insufficient_scope`],
+    /// [`AuthenticatedUser::invalid_token`], [`Rejection::invalid_token_for`]).
+    ///
+    /// In the `WWW-Authenticate` header, characters a quoted-string cannot carry (RFC 6750 §3:
+    /// `"`, `\`, controls, non-ASCII) are left out; the JSON body keeps the whole text, escaped.
+    /// Never put the token, or anything secret, in it: clients see it.
+    ///
+    /// ```
+    /// use axum_bearer::{AuthenticatedUser, Rejection};
+    ///
+    /// async fn publish(user: AuthenticatedUser) -> Result<&'static str, Rejection> {
+    ///     if !user.has_scope("notes:publish") {
+    ///         return Err(user
+    ///             .insufficient_scope(["notes:write", "notes:publish"])
+    ///             .with_description("Publishing needs notes:publish"));
+    ///     }
+    ///     Ok("published")
+    /// }
+    /// ```
+    ///
+    /// [`AuthenticatedUser::insufficient_scope`]: crate::AuthenticatedUser::insufficient_scope
+    /// [`AuthenticatedUser::invalid_token`]: crate::AuthenticatedUser::invalid_token
+    #[must_use]
+    pub fn with_description(mut self, description: impl AsRef<str>) -> Self {
+        self.description = Some(description.as_ref().into());
+        self
     }
 
     /// The scopes the route requires, for the `scope` parameter of `Spec` challenges.
@@ -128,7 +172,9 @@ impl Rejection {
             (RejectionKind::MalformedRequest, Profile::Spec) => StatusCode::BAD_REQUEST,
             (RejectionKind::InsufficientScope, _) => StatusCode::FORBIDDEN,
             (RejectionKind::Unavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
-            (RejectionKind::MissingLayer, _) => StatusCode::INTERNAL_SERVER_ERROR,
+            (RejectionKind::MissingLayer | RejectionKind::InvalidRequiredScope, _) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -141,14 +187,25 @@ impl Rejection {
         }
     }
 
-    fn profile(&self) -> Profile {
+    /// The profile the response follows: the one configured on the
+    /// [`BearerAuth`](crate::BearerAuth) layer of the request.
+    pub fn profile(&self) -> Profile {
         self.config
             .as_ref()
             .map_or(Profile::default(), |config| config.profile)
     }
 
-    /// `error` and `error_description` as the profile writes them; `None` for no error code.
+    /// `error` and `error_description` as the profile writes them (the application's description
+    /// when it gave one); `None` for no error code.
     fn error(&self) -> Option<(&'static str, Description<'_>)> {
+        let (code, description) = self.profile_error()?;
+        Some(match &self.description {
+            Some(custom) => (code, Description::Text(custom)),
+            None => (code, description),
+        })
+    }
+
+    fn profile_error(&self) -> Option<(&'static str, Description<'_>)> {
         let profile = self.profile();
         let described = |code, text| Some((code, Description::Text(text)));
         match self.kind {
@@ -156,7 +213,10 @@ impl Rejection {
                 "temporarily_unavailable",
                 "Token verification is temporarily unavailable",
             ),
-            RejectionKind::MissingLayer => None,
+            RejectionKind::MissingLayer | RejectionKind::InvalidRequiredScope => None,
+            RejectionKind::InsufficientScope if self.required.get(0).is_none() => {
+                described("insufficient_scope", "Insufficient scope")
+            }
             RejectionKind::InsufficientScope => Some((
                 "insufficient_scope",
                 Description::RequiredScope(self.missing_scope().unwrap_or_default()),
@@ -173,7 +233,9 @@ impl Rejection {
     fn has_challenge(&self) -> bool {
         !matches!(
             self.kind,
-            RejectionKind::Unavailable | RejectionKind::MissingLayer
+            RejectionKind::Unavailable
+                | RejectionKind::MissingLayer
+                | RejectionKind::InvalidRequiredScope
         )
     }
 
@@ -207,17 +269,31 @@ impl Rejection {
             (_, Some((error, description))) => {
                 compact_json_body(out, Some(error), &description.parts());
             }
-            (_, None) => compact_json_body(out, None, &[AUTHENTICATION_REQUIRED]),
+            (_, None) => compact_json_body(
+                out,
+                None,
+                &[self
+                    .description
+                    .as_deref()
+                    .unwrap_or(AUTHENTICATION_REQUIRED)],
+            ),
         }
     }
 
     /// The `PythonSdk` 401: the same for every kind, so built once per configuration.
     fn is_python_unauthorized(&self) -> bool {
-        self.profile() == Profile::PythonSdk && self.status() == StatusCode::UNAUTHORIZED
+        self.profile() == Profile::PythonSdk
+            && self.status() == StatusCode::UNAUTHORIZED
+            && self.description.is_none()
     }
 }
 
 const AUTHENTICATION_REQUIRED: &str = "Authentication required";
+
+const MISSING_LAYER: &str = "no BearerAuth configuration reached this route's guard: the \
+    BearerAuth layer is missing, or misordered. With axum, each `.layer()` wraps what was added \
+    before it, so BearerAuth must be added after (outside) the guards: add `RequireScopesLayer` \
+    with `route_layer`, or before `.layer(BearerAuth)`";
 
 /// An `error_description`, written straight into the header or body.
 enum Description<'a> {
@@ -252,13 +328,18 @@ pub(crate) fn prebuild(config: &Config) -> Prebuilt {
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let Some(config) = self.config.as_deref() else {
-            tracing::error!("axum-bearer: {}", self.detail);
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "axum-bearer: the BearerAuth layer is missing from this route",
-            )
-                .into_response();
+        let config = match self.config.as_deref() {
+            Some(config) if self.kind != RejectionKind::InvalidRequiredScope => config,
+            _ => {
+                if self.kind == RejectionKind::MissingLayer {
+                    tracing::error!("axum-bearer: {}", self.detail);
+                }
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("axum-bearer: {}", self.detail),
+                )
+                    .into_response();
+            }
         };
         let (challenge, body) = match &config.prebuilt.python_unauthorized {
             Some((challenge, body)) if self.is_python_unauthorized() => {
@@ -300,7 +381,9 @@ impl fmt::Display for Rejection {
                     "bearer authorization refused: required scope {scope:?} missing"
                 )
             }
-            (RejectionKind::MissingLayer, _) => write!(f, "axum-bearer: {}", self.detail),
+            (RejectionKind::MissingLayer | RejectionKind::InvalidRequiredScope, _) => {
+                write!(f, "axum-bearer: {}", self.detail)
+            }
             (kind, _) => write!(f, "bearer authentication refused: {kind:?}"),
         }
     }

@@ -1,6 +1,6 @@
 //! The verified access token: what a [`TokenVerifier`](crate::TokenVerifier) returns.
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 use serde_json::{Map, Value};
 
@@ -104,10 +104,10 @@ impl AccessToken {
     ///
     /// A string is returned as is; a number as its decimal text (as the reference's `str()`);
     /// any other JSON type, or no `iss`, gives `None`.
-    pub fn issuer(&self) -> Option<String> {
+    pub fn issuer(&self) -> Option<Cow<'_, str>> {
         match self.claims.as_ref()?.get("iss")? {
-            Value::String(iss) => Some(iss.clone()),
-            Value::Number(iss) => Some(iss.to_string()),
+            Value::String(iss) => Some(Cow::Borrowed(iss)),
+            Value::Number(iss) => Some(Cow::Owned(iss.to_string())),
             _ => None,
         }
     }

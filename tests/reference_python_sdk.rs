@@ -272,7 +272,7 @@ async fn a17_authorization_context_is_built_from_principal_components() {
         context,
         AuthorizationContext {
             client_id: token.client_id.clone(),
-            issuer: token.issuer(),
+            issuer: token.issuer().map(Into::into),
             subject: token.subject.clone(),
         }
     );

@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Required, validate_scope_token};
+use super::{Required, ScopeSet, validate_scope_token};
 use crate::{
     ConfigError,
     extract::{authenticate_later, authenticate_now},
@@ -53,6 +53,27 @@ impl RequireScopesLayer {
             .map(|scope| validate_scope_token(scope.as_ref()).map(|()| scope.as_ref().into()))
             .collect::<Result<Arc<[Box<str>]>, _>>()?;
         Ok(Self { required })
+    }
+
+    /// Requires the scopes of a [`ScopeSet`] (declared with [`scopes!`](crate::scopes!)), checked
+    /// at compile time, so there is no error to handle.
+    ///
+    /// ```
+    /// use axum::{Router, routing::post};
+    /// use axum_bearer::{RequireScopesLayer, scopes};
+    ///
+    /// scopes!(McpTools = "mcp:read", "mcp:tools");
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/mcp", post(|| async { "ok" }))
+    ///     .route_layer(RequireScopesLayer::from_set::<McpTools>());
+    /// ```
+    pub fn from_set<S: ScopeSet>() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = S::CHECKED;
+        Self {
+            required: S::SCOPES.iter().map(|scope| (*scope).into()).collect(),
+        }
     }
 
     /// The required scopes.

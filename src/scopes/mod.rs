@@ -16,11 +16,26 @@ pub use token::{is_valid_scope_token, validate_scope_token};
 
 /// A set of required scopes known at compile time; declare one with [`scopes!`](crate::scopes!).
 ///
-/// Implementing it by hand skips the compile-time check; scope text that cannot appear in a
-/// header is then filtered out of challenges rather than sent.
+/// A hand-written implementation is checked at compile time too, when a [`RequireScopes<S>`]
+/// or [`RequireScopesLayer::from_set`] uses it: an invalid scope does not build.
+///
+/// ```compile_fail
+/// use axum_bearer::{RequireScopesLayer, ScopeSet};
+///
+/// struct Spaced;
+/// impl ScopeSet for Spaced {
+///     const SCOPES: &'static [&'static str] = &["notes write"];
+/// }
+/// let layer = RequireScopesLayer::from_set::<Spaced>();
+/// ```
 pub trait ScopeSet: Send + Sync + 'static {
     /// The required scopes, in the order the 403 reports the first missing one.
     const SCOPES: &'static [&'static str];
+
+    /// Evaluating it fails the build when a scope of [`SCOPES`](Self::SCOPES) is not a valid
+    /// scope-token; not meant to be overridden.
+    #[doc(hidden)]
+    const CHECKED: () = assert_scope_tokens(Self::SCOPES);
 }
 
 /// Declares a marker type implementing [`ScopeSet`], for [`RequireScopes`].
@@ -68,7 +83,8 @@ pub const fn assert_scope_tokens(scopes: &[&str]) {
     while i < scopes.len() {
         assert!(
             is_valid_scope_token(scopes[i]),
-            "invalid scope token: RFC 6749 §3.3 allows %x21 / %x23-5B / %x5D-7E, at least one"
+            "invalid scope: a scope is one or more printable ASCII characters, \
+             without spaces, double quotes (\") or backslashes (\\) (RFC 6749 §3.3)"
         );
         i += 1;
     }

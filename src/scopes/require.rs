@@ -69,6 +69,8 @@ impl<S: ScopeSet, St: Send + Sync> FromRequestParts<St> for RequireScopes<S> {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
+        #[allow(clippy::let_unit_value)]
+        let () = S::CHECKED;
         let required = Required::Static(S::SCOPES);
         let user = authenticate(parts, required.clone()).await?;
         user.check(required)?;
