@@ -48,6 +48,21 @@ fn seconds(
     }
 }
 
+/// A string member; `Err` when present but not a string.
+pub(crate) fn string<'a>(
+    object: &'a Map<String, Value>,
+    source: &'static str,
+    name: &str,
+) -> Result<Option<&'a str>, VerifyError> {
+    match object.get(name) {
+        None => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value)),
+        Some(_) => Err(VerifyError::invalid(format!(
+            "{source} {name} is not a string"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Map, Value, json};
@@ -71,20 +86,5 @@ mod tests {
         assert_eq!(numeric_date(&whole, "JWT", "exp"), Ok(Some(1000)));
         let negative = object(json!({"nbf": -0.5}));
         assert_eq!(not_before(&negative, "JWT"), Ok(Some(0)));
-    }
-}
-
-/// A string member; `Err` when present but not a string.
-pub(crate) fn string<'a>(
-    object: &'a Map<String, Value>,
-    source: &'static str,
-    name: &str,
-) -> Result<Option<&'a str>, VerifyError> {
-    match object.get(name) {
-        None => Ok(None),
-        Some(Value::String(value)) => Ok(Some(value)),
-        Some(_) => Err(VerifyError::invalid(format!(
-            "{source} {name} is not a string"
-        ))),
     }
 }
