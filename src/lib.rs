@@ -118,6 +118,11 @@ pub use verifier::{
 };
 pub use verifier::{FnVerifier, StaticVerifier, TokenVerifier, VerifyError, verifier_fn};
 
+/// README.md's samples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// Items the macros expand to; not public API.
 #[doc(hidden)]
 pub mod __private {

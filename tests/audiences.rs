@@ -100,3 +100,38 @@ async fn introspection_with_several_audiences_serves_each() {
     assert_eq!(status(&app, "/a", "a").await, 200);
     assert_eq!(status(&app, "/b", "a").await, 401);
 }
+
+mod log_capture;
+
+/// The newcomer's case (README "Use it" before it was fixed): a token without any resource at a
+/// server that requires its own is refused, and DEBUG says why in words.
+#[tokio::test]
+async fn a_token_naming_no_resource_is_logged_as_such() {
+    use tracing_subscriber::util::SubscriberInitExt;
+    let logs = log_capture::LogBuffer::default();
+    let _guard = logs.subscriber().set_default();
+    let verifier = axum_bearer::StaticVerifier::new([
+        axum_bearer::AccessToken::new("no-resource", "dev-client", ["notes:read"]),
+        axum_bearer::AccessToken::new("elsewhere", "dev-client", ["notes:read"]).with_resource(C),
+    ]);
+    let app = Router::new()
+        .route(
+            "/",
+            get(|user: AuthenticatedUser| async move { user.client_id().to_owned() }),
+        )
+        .layer(BearerAuth::new(verifier).resource_server_url(A).unwrap());
+    assert_eq!(status(&app, "/", "no-resource").await, 401);
+    assert!(
+        logs.text().contains("the token names no resource"),
+        "{}",
+        logs.text()
+    );
+    logs.clear();
+    assert_eq!(status(&app, "/", "elsewhere").await, 401);
+    assert!(
+        logs.text().contains("issued for another resource"),
+        "{}",
+        logs.text()
+    );
+    assert!(!logs.text().contains("the token names no resource"));
+}
