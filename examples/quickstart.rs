@@ -2,7 +2,8 @@
 //!
 //! It makes two random development tokens (one may read notes, one may also write them), serves
 //! one route per kind of guard on 127.0.0.1 (port from `PORT`, default 3000; `PORT=0` picks a free
-//! one), and prints curl lines for a 200, a 401 and a 403. Pass `--spec` for `Profile::Spec`.
+//! one) with the RFC 9728 metadata its 401s announce, and prints a curl line for every route.
+//! Pass `--spec` for `Profile::Spec`.
 
 use std::{env, net::SocketAddr};
 
@@ -11,8 +12,8 @@ use axum::{
     routing::{get, post},
 };
 use axum_bearer::{
-    AccessToken, AuthenticatedUser, BearerAuth, Profile, RequireScopes, RequireScopesLayer,
-    StaticVerifier, scopes,
+    AccessToken, AuthenticatedUser, BearerAuth, Profile, ProtectedResourceMetadata, RequireScopes,
+    RequireScopesLayer, StaticVerifier, scopes,
 };
 use rand::{Rng, distr::Alphanumeric};
 
@@ -70,13 +71,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let reader = dev_token();
     let writer = dev_token();
+    // Dev tokens issued for this server (RFC 8707 `resource`); the RFC 9728 document names it and
+    // an authorization server (a placeholder: dev tokens need none), and the 401s point to it.
     let verifier = StaticVerifier::new([
-        AccessToken::new(&reader, "quickstart-reader", ["notes:read"]),
-        AccessToken::new(&writer, "quickstart-writer", ["notes:read", "notes:write"]),
+        AccessToken::new(&reader, "quickstart-reader", ["notes:read"]).with_resource(&base),
+        AccessToken::new(&writer, "quickstart-writer", ["notes:read", "notes:write"])
+            .with_resource(&base),
     ]);
+    let metadata = ProtectedResourceMetadata::new(&base, ["https://auth.example.com"])?
+        .with_scopes_supported(["notes:read", "notes:write"])?;
     let auth = BearerAuth::new(verifier)
         .profile(profile)
-        .resource_metadata_url(format!("{base}/.well-known/oauth-protected-resource"))?;
+        .protected_resource(&metadata)?;
 
     let app = Router::new()
         .route("/whoami", get(whoami))
@@ -86,7 +92,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             get(list_notes).route_layer(RequireScopesLayer::new(["notes:read"])?),
         )
         .route("/hello", get(hello))
-        .layer(auth);
+        .layer(auth)
+        .merge(metadata.router());
 
     println!("axum-bearer quickstart ({profile:?} profile) listening on {base}");
     println!("read-only token:  {reader}");
@@ -100,6 +107,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("curl -i -X POST -H 'Authorization: Bearer {reader}' {base}/notes");
     println!("# 200: the read-write token may");
     println!("curl -i -X POST -H 'Authorization: Bearer {writer}' {base}/notes");
+    println!("# 200: reading notes needs notes:read (a route layer)");
+    println!("curl -i -H 'Authorization: Bearer {reader}' {base}/notes");
+    println!("# 401: reading notes needs a token");
+    println!("curl -i {base}/notes");
+    println!("# 200: authentication optional");
+    println!("curl -i {base}/hello");
+    println!("# 200: the RFC 9728 metadata every 401 points to");
+    println!("curl -i {}", metadata.url());
     println!();
     println!("Ctrl-C to stop.");
 

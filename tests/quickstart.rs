@@ -82,7 +82,7 @@ async fn quickstart_serves_what_it_prints() {
     .expect("quickstart printed its curl lines");
 
     let statuses: Vec<u16> = expectations.iter().map(|(status, _)| *status).collect();
-    assert_eq!(statuses, [200, 401, 403, 200]);
+    assert_eq!(statuses, [200, 401, 403, 200, 200, 401, 200, 200]);
     assert_eq!(tokens.len(), 2);
     assert_ne!(tokens[0], tokens[1], "tokens are random");
     for (status, line) in &expectations {
@@ -94,6 +94,15 @@ async fn quickstart_serves_what_it_prints() {
                     .to_ascii_lowercase()
                     .contains("www-authenticate: bearer error=\"invalid_token\"")
             );
+            // Every URL the server announces is served.
+            let announced = response
+                .split("resource_metadata=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect("the 401 announces its metadata");
+            let (served, document) = run_curl_line(&format!("curl -i {announced}")).await;
+            assert_eq!(served, 200, "{announced}\n{document}");
+            assert!(document.contains("\"resource\""), "{document}");
         }
     }
     child.kill().await.unwrap();
