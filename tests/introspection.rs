@@ -738,7 +738,11 @@ async fn inactive_is_401_whatever_the_status_but_a_refusal_of_our_credentials_st
         (401, r#"{"error":"invalid_client"}"#, 503),
         (401, r#"{"active":false,"error":"invalid_client"}"#, 503),
         (401, r#"{"active":"false"}"#, 503),
-        (401, r#"{"active":true,"scope":"mcp:read","aud":"https://rs.example/mcp"}"#, 503),
+        (
+            401,
+            r#"{"active":true,"scope":"mcp:read","aud":"https://rs.example/mcp"}"#,
+            503,
+        ),
         (401, r#"{"active":false,"active":false}"#, 503),
         (401, r#"[{"active":false}]"#, 503),
         (401, "Unauthorized", 503),
@@ -753,7 +757,10 @@ async fn inactive_is_401_whatever_the_status_but_a_refusal_of_our_credentials_st
             401 => {
                 assert_invalid_token(&reply, "The access token is invalid");
                 assert!(
-                    matches!(verifier.verify("opaque-1").await, Err(VerifyError::Invalid(_))),
+                    matches!(
+                        verifier.verify("opaque-1").await,
+                        Err(VerifyError::Invalid(_))
+                    ),
                     "{what}"
                 );
             }

@@ -632,6 +632,11 @@ async fn raw_endpoint(status: u16, body: String) -> String {
     url
 }
 
+/// An introspection answer for a token, from it and an active answer.
+type Shape = fn(&str, Value) -> Value;
+/// A raw answer body for a token.
+type RawBody = fn(&str) -> String;
+
 /// Introspection answers that repeat the token where serde_json's error messages, or ours, could
 /// quote it: a JSON string (serde_json's "invalid type: string \"…\""), members of the wrong
 /// type, broken JSON, duplicate members, error statuses with the token in `error`. Each is
@@ -645,7 +650,7 @@ async fn introspection_answers_that_repeat_the_token() {
     issuer.set_introspection_client(CLIENT_ID, &client_secret);
     let verifier = introspection(&issuer, &client_secret);
 
-    let shapes: [(&str, fn(&str, Value) -> Value); 8] = [
+    let shapes: [(&str, Shape); 8] = [
         ("json-string", |token, _| json!(token)),
         ("json-array", |token, _| json!([token])),
         ("active-string", |token, _| json!({ "active": token })),
@@ -686,7 +691,7 @@ async fn introspection_answers_that_repeat_the_token() {
     }
 
     // Bodies the issuer cannot send, from a raw loopback endpoint.
-    let raw: [(&str, u16, fn(&str) -> String); 9] = [
+    let raw: [(&str, u16, RawBody); 9] = [
         ("200-string", 200, |token| format!("{token:?}")),
         ("200-duplicate", 200, |token| {
             format!(r#"{{"active":false,"active":{token:?}}}"#)
