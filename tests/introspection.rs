@@ -10,10 +10,16 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use axum::{Json, Router, body::Body, http::Request, http::StatusCode, routing::get};
+use axum::{
+    Json, Router,
+    body::Body,
+    http::Request,
+    http::StatusCode,
+    routing::{get, post},
+};
 use axum_bearer::{
     AuthenticatedUser, BearerAuth, CachedVerifier, IntrospectionVerifier,
-    IntrospectionVerifierBuilder, Profile, RequireScopesLayer, TokenVerifier,
+    IntrospectionVerifierBuilder, Profile, RequireScopesLayer, TokenVerifier, VerifyError,
     testing::{Endpoint, Fault, IntrospectionRequest, TestIssuer},
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
@@ -52,6 +58,11 @@ fn app_with(verifier: impl TokenVerifier, leeway: Duration) -> Router {
         .resource_server_url(RESOURCE)
         .unwrap()
         .leeway(leeway);
+    routes(auth)
+}
+
+/// The routes of [`app_with`] behind `auth`.
+fn routes(auth: BearerAuth) -> Router {
     Router::new()
         .route(
             "/mcp",
@@ -616,6 +627,312 @@ async fn debug_output_holds_no_token_or_secret() {
     }
     assert!(shown.contains("CachedVerifier"));
     assert!(shown.contains(CLIENT_ID), "{shown}");
+}
+
+/// A loopback endpoint answering every `POST /introspect` with `status` and `body` verbatim:
+/// what the issuer's endpoint does not send (duplicate members, RFC 7662 bodies with an error
+/// status, as the TypeScript SDK's demo authorization server answers).
+async fn raw_endpoint(status: u16, body: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/introspect", listener.local_addr().unwrap());
+    let status = StatusCode::from_u16(status).unwrap();
+    let app = Router::new().route(
+        "/introspect",
+        post(move || async move {
+            (
+                status,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// A verifier for a [`raw_endpoint`] (which checks no credentials), this resource as audience.
+fn raw_verifier(url: &str) -> IntrospectionVerifier {
+    IntrospectionVerifier::builder(url)
+        .unwrap()
+        .no_client_authentication()
+        .audience(RESOURCE)
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn null_members_are_absent_as_in_the_reference_verifier() {
+    let issuer = issuer().await;
+    // The Python SDK's simple-auth authorization server, for a token issued without `resource`.
+    let mut python = issuer.introspection_for(RESOURCE);
+    python["aud"] = Value::Null;
+    issuer.register_token("python-no-resource", python.clone());
+    let mut all_null = python.clone();
+    for name in ["sub", "exp", "nbf", "iat", "token_type", "username", "jti"] {
+        all_null[name] = Value::Null;
+    }
+    issuer.register_token("all-null", all_null);
+    let mut no_scope = python.clone();
+    no_scope["scope"] = Value::Null;
+    no_scope["client_id"] = Value::Null;
+    issuer.register_token("null-scope", no_scope);
+    let mut active_null = python;
+    active_null["active"] = Value::Null;
+    issuer.register_token("active-null", active_null);
+
+    // No audience, no resource check: as the reference example without --oauth-strict.
+    let verifier = IntrospectionVerifier::builder(issuer.introspection_url())
+        .unwrap()
+        .client_secret_basic(CLIENT_ID, CLIENT_SECRET)
+        .issuer(issuer.issuer())
+        .build()
+        .unwrap();
+    let open = routes(BearerAuth::new(verifier.clone()).profile(Profile::Spec));
+
+    let reply = call(&open, "python-no-resource").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()["resource"], Value::Null);
+    assert_eq!(reply.json()["subject"], "user-1");
+    let reply = call(&open, "all-null").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let principal = reply.json();
+    assert_eq!(
+        (
+            &principal["subject"],
+            &principal["expires_at"],
+            &principal["token_type"]
+        ),
+        (&Value::Null, &Value::Null, &Value::Null)
+    );
+    assert_eq!(principal["issuer"], issuer.issuer());
+    // No scope: authenticated, but not allowed.
+    let reply = call(&open, "null-scope").await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text());
+    assert_eq!(reply.challenge()["error"], "insufficient_scope");
+    let direct = verifier.verify("null-scope").await.unwrap();
+    assert_eq!(direct.client_id, "unknown");
+    assert!(direct.scopes.is_empty());
+
+    // `active` must be `true`; a null `aud` is no audience where one is required.
+    assert_invalid_token(
+        &call(&open, "active-null").await,
+        "The access token is invalid",
+    );
+    let strict = app(builder(&issuer).build().unwrap());
+    assert_invalid_token(
+        &call(&strict, "python-no-resource").await,
+        "The access token is invalid",
+    );
+}
+
+#[tokio::test]
+async fn inactive_is_401_whatever_the_status_but_a_refusal_of_our_credentials_stays_503() {
+    for (status, body, expected) in [
+        // The TypeScript SDK's demo authorization server, for an unknown or expired token.
+        (401, r#"{"active": false}"#, 401),
+        (400, r#"{"active":false}"#, 401),
+        (403, r#"{"active":false,"note":"revoked"}"#, 401),
+        (200, r#"{"active":false}"#, 401),
+        // Our own credentials refused, or no RFC 7662 answer.
+        (401, r#"{"error":"invalid_client"}"#, 503),
+        (401, r#"{"active":false,"error":"invalid_client"}"#, 503),
+        (401, r#"{"active":"false"}"#, 503),
+        (
+            401,
+            r#"{"active":true,"scope":"mcp:read","aud":"https://rs.example/mcp"}"#,
+            503,
+        ),
+        (401, r#"{"active":false,"active":false}"#, 503),
+        (401, r#"[{"active":false}]"#, 503),
+        (401, "Unauthorized", 503),
+        // A server that says it failed is not trusted to call a token inactive.
+        (500, r#"{"active":false}"#, 503),
+        (503, r#"{"active":false}"#, 503),
+    ] {
+        let verifier = raw_verifier(&raw_endpoint(status, body).await);
+        let reply = call(&app(verifier.clone()), "opaque-1").await;
+        let what = format!("{status} {body}");
+        match expected {
+            401 => {
+                assert_invalid_token(&reply, "The access token is invalid");
+                assert!(
+                    matches!(
+                        verifier.verify("opaque-1").await,
+                        Err(VerifyError::Invalid(_))
+                    ),
+                    "{what}"
+                );
+            }
+            _ => {
+                assert_unavailable(&reply, &what);
+                assert!(
+                    matches!(
+                        verifier.verify("opaque-1").await,
+                        Err(VerifyError::Unavailable(_))
+                    ),
+                    "{what}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn duplicate_members_are_refused() {
+    for (body, expected) in [
+        (
+            r#"{"active":false,"active":true,"scope":"mcp:read","aud":"https://rs.example/mcp"}"#,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        (
+            r#"{"active":true,"scope":"mcp:read","aud":"https://other.example","aud":"https://rs.example/mcp"}"#,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        (
+            r#"{"active":true,"scope":"none","scope":"mcp:read","aud":"https://rs.example/mcp"}"#,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        (
+            r#"{"active":true,"active":false,"scope":"mcp:read","aud":"https://rs.example/mcp"}"#,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        // Only the top level decides: a nested object is not checked.
+        (
+            r#"{"active":true,"scope":"mcp:read","aud":"https://rs.example/mcp","ext":{"a":1,"a":2}}"#,
+            StatusCode::OK,
+        ),
+    ] {
+        let verifier = raw_verifier(&raw_endpoint(200, body).await);
+        let reply = call(&app(verifier), "opaque-1").await;
+        assert_eq!(reply.status, expected, "{body}: {}", reply.text());
+        if expected != StatusCode::OK {
+            assert_unavailable(&reply, body);
+        }
+    }
+}
+
+const PROBE_PREFIX: &str = "axum-bearer-warm-up-probe-";
+
+#[track_caller]
+fn assert_not_ready(outcome: Result<(), VerifyError>, what: &str, reason: &str) {
+    match outcome {
+        Err(VerifyError::Unavailable(text)) => {
+            assert!(text.contains(reason), "{what}: {text:?} lacks {reason:?}");
+        }
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn warm_up_checks_the_endpoint_and_our_credentials() {
+    let issuer = issuer().await;
+    issuer.register_token("opaque-1", issuer.introspection_for(RESOURCE));
+
+    let good = builder(&issuer).build().unwrap();
+    assert_eq!(good.warm_up().await, Ok(()));
+    let post = builder(&issuer)
+        .client_secret_post(CLIENT_ID, CLIENT_SECRET)
+        .build()
+        .unwrap();
+    assert_eq!(post.warm_up().await, Ok(()));
+    // Forwarded through Arc and the cache.
+    assert_eq!(
+        CachedVerifier::new(Arc::new(good.clone())).warm_up().await,
+        Ok(())
+    );
+    let probes: Vec<String> = issuer
+        .introspection_requests()
+        .iter()
+        .map(|request| request.form_value("token").unwrap().to_owned())
+        .collect();
+    assert_eq!(probes.len(), 3);
+    for probe in &probes {
+        // Never a real token: a fixed prefix and 128 random bits.
+        let random = probe.strip_prefix(PROBE_PREFIX).unwrap();
+        assert_eq!(random.len(), 32, "{probe}");
+        assert!(random.bytes().all(|b| b.is_ascii_hexdigit()), "{probe}");
+    }
+    assert!(probes[0] != probes[1] && probes[1] != probes[2] && probes[0] != probes[2]);
+
+    // Our credentials refused.
+    for (what, verifier) in [
+        (
+            "wrong secret",
+            builder(&issuer)
+                .client_secret_basic(CLIENT_ID, "wrong")
+                .build()
+                .unwrap(),
+        ),
+        (
+            "no credentials",
+            builder(&issuer).no_client_authentication().build().unwrap(),
+        ),
+        (
+            "wrong method",
+            builder(&issuer).bearer_credential("nope").build().unwrap(),
+        ),
+    ] {
+        assert_not_ready(
+            verifier.warm_up().await,
+            what,
+            "401 Unauthorized (invalid_client): it refused this resource server's client \
+             authentication",
+        );
+    }
+    let wrong = builder(&issuer)
+        .client_secret_basic(CLIENT_ID, "wrong")
+        .build()
+        .unwrap();
+    assert_not_ready(
+        CachedVerifier::new(wrong).warm_up().await,
+        "through the cache",
+        "refused",
+    );
+
+    // The endpoint failing, or down.
+    for (what, fault, reason) in [
+        ("500", Fault::Status(500), "answered 500"),
+        ("garbage", Fault::InvalidJson, "not a JSON object"),
+        ("slow", Fault::Slow(Duration::from_secs(3)), "failed"),
+        ("down", Fault::Down, "failed"),
+    ] {
+        issuer.set_endpoint_fault(Endpoint::Introspection, fault);
+        assert_not_ready(good.warm_up().await, what, reason);
+    }
+    issuer.set_endpoint_fault(Endpoint::Introspection, Fault::None);
+    assert_eq!(good.warm_up().await, Ok(()));
+    let nothing_there = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/introspect", listener.local_addr().unwrap());
+        drop(listener);
+        url
+    };
+    assert_not_ready(
+        raw_verifier(&nothing_there).warm_up().await,
+        "nothing listening",
+        "failed",
+    );
+
+    // Other RFC 7662 answers are a ready endpoint; anything else is not.
+    for (status, body, ready) in [
+        (401, r#"{"active":false}"#, true),
+        (200, r#"{"active":true}"#, true),
+        (200, r#"{"active":"false"}"#, false),
+        (200, r#"{}"#, false),
+        (200, r#"[]"#, false),
+        (200, r#"{"active":false,"active":false}"#, false),
+        (500, r#"{"active":false}"#, false),
+        (404, "not found", false),
+    ] {
+        let outcome = raw_verifier(&raw_endpoint(status, body).await)
+            .warm_up()
+            .await;
+        assert_eq!(outcome.is_ok(), ready, "{status} {body}: {outcome:?}");
+        if !ready {
+            assert_not_ready(outcome, body, "introspection endpoint not ready");
+        }
+    }
 }
 
 #[allow(dead_code)]

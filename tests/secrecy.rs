@@ -47,6 +47,7 @@ use axum_bearer::{
 };
 use common::Reply;
 use log_capture::LogBuffer;
+use serde_json::{Value, json};
 use tracing_subscriber::util::SubscriberInitExt;
 
 const RESOURCE: &str = "https://api.example/mcp";
@@ -611,6 +612,151 @@ async fn introspection_and_cache_on_the_loopback_issuer() {
         "token introspection failed",
         "introspected token refused",
         "reqwest::",
+    ]);
+}
+
+/// A loopback endpoint answering every `POST /introspect` with `status` and `body` verbatim:
+/// what the issuer's endpoint cannot send (duplicate members, broken JSON, error statuses with
+/// a body).
+async fn raw_endpoint(status: u16, body: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/introspect", listener.local_addr().unwrap());
+    let status = axum::http::StatusCode::from_u16(status).unwrap();
+    let app = Router::new().route(
+        "/introspect",
+        axum::routing::post(move || async move {
+            (status, [(header::CONTENT_TYPE, "application/json")], body)
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// An introspection answer for a token, from it and an active answer.
+type Shape = fn(&str, Value) -> Value;
+/// A raw answer body for a token.
+type RawBody = fn(&str) -> String;
+
+/// Introspection answers that repeat the token where serde_json's error messages, or ours, could
+/// quote it: a JSON string (serde_json's "invalid type: string \"…\""), members of the wrong
+/// type, broken JSON, duplicate members, error statuses with the token in `error`. Each is
+/// refused (401 or 503) and logged, and the token shows nowhere; nor does the client secret in
+/// a failed `warm_up`.
+#[tokio::test]
+async fn introspection_answers_that_repeat_the_token() {
+    let mut probe = Probe::new();
+    let issuer = TestIssuer::start().await.unwrap();
+    let client_secret = probe.token("echo-client-secret");
+    issuer.set_introspection_client(CLIENT_ID, &client_secret);
+    let verifier = introspection(&issuer, &client_secret);
+
+    let shapes: [(&str, Shape); 8] = [
+        ("json-string", |token, _| json!(token)),
+        ("json-array", |token, _| json!([token])),
+        ("active-string", |token, _| json!({ "active": token })),
+        ("aud", |token, mut active| {
+            active["aud"] = json!(token);
+            active
+        }),
+        ("iss", |token, mut active| {
+            active["iss"] = json!(token);
+            active
+        }),
+        ("exp", |token, mut active| {
+            active["exp"] = json!(token);
+            active
+        }),
+        ("scope-array", |token, mut active| {
+            active["scope"] = json!([token]);
+            active
+        }),
+        ("aud-object", |token, mut active| {
+            active["aud"] = json!({ token: token });
+            active
+        }),
+    ];
+    for (what, shape) in shapes {
+        let token = probe.token(what);
+        issuer.register_token(&token, shape(&token, issuer.introspection_for(RESOURCE)));
+        let outcome = verifier.verify(&token).await;
+        assert!(outcome.is_err(), "{what}: {outcome:?}");
+        probe.outcome(&format!("IntrospectionVerifier::verify, {what}"), &outcome);
+        for profile in PROFILES {
+            let app = app(auth(verifier.clone(), profile));
+            for path in ["/show", "/mcp"] {
+                let request = request(path, &[format!("Bearer {token}").into_bytes()]);
+                probe.send(&app, request).await;
+            }
+        }
+    }
+
+    // Bodies the issuer cannot send, from a raw loopback endpoint.
+    let raw: [(&str, u16, RawBody); 9] = [
+        ("200-string", 200, |token| format!("{token:?}")),
+        ("200-duplicate", 200, |token| {
+            format!(r#"{{"active":false,"active":{token:?}}}"#)
+        }),
+        ("200-syntax", 200, |token| format!("{{{token:?}}}")),
+        ("200-truncated", 200, |token| {
+            format!(r#"{{"active":true,"aud":{token:?}"#)
+        }),
+        ("200-name", 200, |token| {
+            format!(r#"{{{token:?}:1,"active":1}}"#)
+        }),
+        ("401-error", 401, |token| {
+            format!(r#"{{"error":{token:?}}}"#)
+        }),
+        ("401-description", 401, |token| {
+            format!(r#"{{"error":"invalid_client","error_description":{token:?}}}"#)
+        }),
+        ("401-inactive", 401, |token| {
+            format!(r#"{{"active":false,"sub":{token:?}}}"#)
+        }),
+        ("400-string", 400, |token| format!("{token:?}")),
+    ];
+    for (what, status, body) in raw {
+        let token = probe.token(what);
+        let verifier = IntrospectionVerifier::builder(raw_endpoint(status, body(&token)).await)
+            .unwrap()
+            .no_client_authentication()
+            .audience(RESOURCE)
+            .build()
+            .unwrap();
+        let outcome = verifier.verify(&token).await;
+        assert!(outcome.is_err(), "{what}: {outcome:?}");
+        probe.outcome(&format!("IntrospectionVerifier::verify, {what}"), &outcome);
+        let warm_up = verifier.warm_up().await;
+        if let Err(error) = &warm_up {
+            probe.shown(&format!("IntrospectionVerifier::warm_up, {what}"), error);
+        }
+        for profile in PROFILES {
+            let app = app(auth(verifier.clone(), profile));
+            let request = request("/mcp", &[format!("Bearer {token}").into_bytes()]);
+            probe.send(&app, request).await;
+        }
+    }
+
+    // Our credentials refused at start-up: the reason names neither secret.
+    let wrong_secret = probe.token("echo-wrong-secret");
+    let warm_up = introspection(&issuer, &wrong_secret).warm_up().await;
+    assert!(
+        matches!(warm_up, Err(VerifyError::Unavailable(_))),
+        "{warm_up:?}"
+    );
+    probe.shown(
+        "IntrospectionVerifier::warm_up, credentials refused",
+        &warm_up.unwrap_err(),
+    );
+    assert_eq!(verifier.warm_up().await, Ok(()));
+
+    probe.finish(&[
+        "sent a body that is not a JSON object (data error at line 1",
+        "sent a body that is not a JSON object (syntax error at line 1",
+        "sent a JSON object with a duplicated member name",
+        "answered 401 Unauthorized: it refused",
+        "introspection: active is not a boolean",
+        "introspection endpoint not ready",
+        "bearer token verifier unavailable",
     ]);
 }
 

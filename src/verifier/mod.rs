@@ -2,6 +2,8 @@
 
 #[cfg(feature = "cache")]
 mod cache;
+#[cfg(feature = "introspection")]
+mod duplicates;
 mod error;
 mod func;
 #[cfg(feature = "introspection")]

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use url::{Host, Url};
 
 use self::response::{Audience, Rules};
+use super::duplicates::{self, ObjectError};
 use crate::{AccessToken, ConfigError, TokenVerifier, VerifyError, clock, token::Redacted};
 
 /// Introspection responses are small JSON objects; refusing bigger bodies bounds memory.
@@ -38,10 +39,24 @@ pub const DEFAULT_INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(5);
 ///   audience configured `aud` is not checked here: set
 ///   [`BearerAuth::resource_server_url`](crate::BearerAuth::resource_server_url) so the layer
 ///   checks the token's `resource` instead.
-/// - The call itself failing — a timeout, a connection error, a status other than `200` (a 401
-///   to our own credentials included), a body that is not a JSON object or over 256 KiB — is
-///   [`VerifyError::Unavailable`] (503), never 401: a client must not throw away a good token
-///   because the authorization server is down.
+/// - A member whose value is `null` is treated as absent, as the reference example does (the
+///   Python SDK's example authorization server sends `"aud": null` for a token issued without a
+///   `resource`); `active` is the exception: `null` is not `true`.
+/// - An answer whose member names are not unique (`{"active": false, "active": true}`) is
+///   [`VerifyError::Unavailable`]: the endpoint said two things, and which one it meant is not
+///   for this verifier to guess (JSON parsers differ on which duplicate they keep).
+/// - An inactive token is `401` whatever the status the endpoint answers it with: a status other
+///   than `200` whose body is an RFC 7662 answer saying `"active": false` (a JSON object with
+///   unique member names and no `error` member) is [`VerifyError::Invalid`], as `200` with that
+///   body is. The TypeScript SDK's demo authorization server answers `401 {"active": false}` for
+///   an unknown or expired token, and a client must then re-authorize, not retry. A `5xx` is the
+///   exception: a server that says it failed is not trusted to say a token is inactive.
+/// - The call itself failing — a timeout, a connection error, any other status (a `401` or `403`
+///   refusing our own credentials, such as `{"error": "invalid_client"}`, included), a `200`
+///   body that is not a JSON object or over 256 KiB — is [`VerifyError::Unavailable`] (503),
+///   never 401: a client must not throw away a good token because the authorization server is
+///   down or this resource server is misconfigured. The log names the failure's kind and
+///   position, never the body: an endpoint can echo the token back.
 ///
 /// The response maps to the [`AccessToken`] as in the reference example: `client_id` (or
 /// `"unknown"` when the response has none) → [`client_id`](AccessToken::client_id), `scope` split
@@ -56,6 +71,9 @@ pub const DEFAULT_INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`CachedVerifier`](crate::CachedVerifier) (feature `cache`) to reuse answers until the token
 /// expires. Neither the token nor the client secret ever appears in `Debug` output, logs or
 /// errors.
+///
+/// [`warm_up`](TokenVerifier::warm_up) checks at start-up that the endpoint answers and accepts
+/// this server's credentials, by introspecting a random value no authorization server issued.
 ///
 /// ```
 /// use std::time::Duration;
@@ -121,7 +139,9 @@ impl fmt::Debug for ClientAuth {
 }
 
 /// Why an introspection call failed: reported as [`VerifyError::Unavailable`] and logged, never
-/// shown to clients. Holds neither the token nor a credential.
+/// shown to clients. Holds neither the token nor a credential, nor any text of the response
+/// body (which could repeat the token): serde_json's messages can quote it, so a JSON error is
+/// reduced to its class and position.
 #[derive(Debug, thiserror::Error)]
 enum CallError {
     #[error("request to {url} failed: {source}")]
@@ -130,12 +150,87 @@ enum CallError {
         #[source]
         source: reqwest::Error,
     },
-    #[error("{url} answered {status}")]
-    Status { url: String, status: StatusCode },
+    #[error("{url} answered {status}{}", status_hint(*status, *error))]
+    Status {
+        url: String,
+        status: StatusCode,
+        /// The body's RFC 6749 `error` code, when it is a registered one.
+        error: Option<&'static str>,
+    },
     #[error("{url} sent a body over {MAX_BODY} bytes")]
     TooLarge { url: String },
-    #[error("{url} sent a body that is not a JSON object: {reason}")]
-    Json { url: String, reason: String },
+    #[error(
+        "{url} sent a body that is not a JSON object ({class} error at line {line}, column {column})"
+    )]
+    Json {
+        url: String,
+        class: &'static str,
+        line: usize,
+        column: usize,
+    },
+    #[error("{url} sent a JSON object with a duplicated member name")]
+    Duplicate { url: String },
+}
+
+/// What the endpoint said about a token, when it said something this verifier can act on.
+enum Answer {
+    /// `200 OK` and a JSON object with unique member names, for [`response::check`].
+    Object(Map<String, Value>),
+    /// Another status, not a `5xx`, with an RFC 7662 body saying `"active": false`.
+    Inactive(StatusCode),
+}
+
+/// The RFC 6749 §5.2, RFC 6750 §3.1 and RFC 7662 error codes an endpoint may answer with: only
+/// these are logged, so an arbitrary `error` string (which could hold anything) never is.
+const ERROR_CODES: [&str; 11] = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "invalid_token",
+    "insufficient_scope",
+    "access_denied",
+    "server_error",
+    "temporarily_unavailable",
+];
+
+fn status_hint(status: StatusCode, error: Option<&'static str>) -> String {
+    let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+    match (error, refused) {
+        (Some(code), true) => {
+            format!(" ({code}): it refused this resource server's client authentication")
+        }
+        (None, true) => ": it refused this resource server's client authentication".to_owned(),
+        (Some(code), false) => format!(" ({code})"),
+        (None, false) => String::new(),
+    }
+}
+
+/// serde_json's error class, in words.
+fn json_class(error: &serde_json::Error) -> &'static str {
+    match error.classify() {
+        serde_json::error::Category::Io => "I/O",
+        serde_json::error::Category::Syntax => "syntax",
+        serde_json::error::Category::Data => "data",
+        serde_json::error::Category::Eof => "end-of-input",
+    }
+}
+
+/// Whether a non-`200` answer's body says the token is inactive (and is not an error answer).
+fn says_inactive(object: &Map<String, Value>) -> bool {
+    object.get("active") == Some(&Value::Bool(false)) && !object.contains_key("error")
+}
+
+/// A value for [`warm_up`](TokenVerifier::warm_up) to introspect: a fixed prefix no
+/// authorization server issues (so its logs show what it is) and 128 random bits, so it can
+/// never be, or become, a real token.
+fn probe_token() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let high = RandomState::new().hash_one(clock::unix_now());
+    let low = RandomState::new().hash_one(std::process::id());
+    format!("axum-bearer-warm-up-probe-{high:016x}{low:016x}")
 }
 
 impl IntrospectionVerifier {
@@ -173,16 +268,57 @@ impl IntrospectionVerifier {
 
     async fn introspect(&self, token: &str) -> Result<AccessToken, VerifyError> {
         let inner = &*self.inner;
-        let response = self.call(token).await.map_err(|error| {
-            tracing::warn!(%error, "token introspection failed");
-            VerifyError::unavailable(error.to_string())
-        })?;
-        response::check(token, response, &inner.rules, clock::unix_now()).inspect_err(|error| {
-            tracing::debug!(%error, endpoint = %inner.endpoint, "introspected token refused");
-        })
+        let refused = |error: &VerifyError, status: StatusCode| {
+            tracing::debug!(%error, %status, endpoint = %inner.endpoint, "introspected token refused");
+        };
+        match self.call(token).await {
+            Ok(Answer::Object(response)) => {
+                response::check(token, response, &inner.rules, clock::unix_now())
+                    .inspect_err(|error| refused(error, StatusCode::OK))
+            }
+            Ok(Answer::Inactive(status)) => {
+                let error = VerifyError::invalid("introspection: token inactive");
+                refused(&error, status);
+                Err(error)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "token introspection failed");
+                Err(VerifyError::unavailable(error.to_string()))
+            }
+        }
     }
 
-    async fn call(&self, token: &str) -> Result<Map<String, Value>, CallError> {
+    /// [`TokenVerifier::warm_up`]: introspects a [probe](probe_token) and expects an RFC 7662
+    /// answer.
+    async fn check_endpoint(&self) -> Result<(), VerifyError> {
+        let not_ready = |reason: String| {
+            tracing::warn!(%reason, "introspection endpoint not ready");
+            VerifyError::unavailable(format!("introspection endpoint not ready: {reason}"))
+        };
+        let url = self.endpoint();
+        match self.call(&probe_token()).await {
+            Ok(Answer::Object(response)) => match response.get("active") {
+                Some(Value::Bool(false)) => Ok(()),
+                Some(Value::Bool(true)) => {
+                    tracing::warn!(
+                        endpoint = %url,
+                        "the introspection endpoint says a never-issued token is active"
+                    );
+                    Ok(())
+                }
+                _ => Err(not_ready(format!(
+                    "{url} answered 200 without a boolean active member (RFC 7662 §2.2)"
+                ))),
+            },
+            Ok(Answer::Inactive(status)) => {
+                tracing::debug!(%status, endpoint = %url, "introspection endpoint ready");
+                Ok(())
+            }
+            Err(error) => Err(not_ready(error.to_string())),
+        }
+    }
+
+    async fn call(&self, token: &str) -> Result<Answer, CallError> {
         let inner = &*self.inner;
         let url = || inner.endpoint.to_string();
         let http = |source| CallError::Http { url: url(), source };
@@ -212,27 +348,87 @@ impl IntrospectionVerifier {
         }
         let mut response = request.form(&form).send().await.map_err(http)?;
         let status = response.status();
+        let body = read_body(&mut response).await;
         if status != StatusCode::OK {
-            return Err(CallError::Status { url: url(), status });
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(http)? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(CallError::TooLarge { url: url() });
+            // The body of an error answer is read for its meaning only; failing to read or
+            // parse it leaves the status as the whole story.
+            let object = body
+                .ok()
+                .and_then(|body| duplicates::parse_unique_object(&body).ok());
+            if !status.is_server_error() && object.as_ref().is_some_and(says_inactive) {
+                return Ok(Answer::Inactive(status));
             }
-            body.extend_from_slice(&chunk);
+            let error = object
+                .as_ref()
+                .and_then(|object| object.get("error"))
+                .and_then(Value::as_str)
+                .and_then(|code| ERROR_CODES.into_iter().find(|known| *known == code));
+            return Err(CallError::Status {
+                url: url(),
+                status,
+                error,
+            });
         }
-        serde_json::from_slice(&body).map_err(|error| CallError::Json {
-            url: url(),
-            // serde_json's messages name a position and a type, never the input.
-            reason: error.to_string(),
-        })
+        let body = body.map_err(|error| match error {
+            BodyError::Http(source) => http(source),
+            BodyError::TooLarge => CallError::TooLarge { url: url() },
+        })?;
+        duplicates::parse_unique_object(&body)
+            .map(Answer::Object)
+            .map_err(|error| match error {
+                ObjectError::Duplicate => CallError::Duplicate { url: url() },
+                // Never `error.to_string()`: "invalid type: string \"…\"" quotes the body.
+                ObjectError::Json(error) => CallError::Json {
+                    url: url(),
+                    class: json_class(&error),
+                    line: error.line(),
+                    column: error.column(),
+                },
+            })
     }
+}
+
+enum BodyError {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+/// The response body, refused past [`MAX_BODY`] bytes.
+async fn read_body(response: &mut reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Http)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 impl TokenVerifier for IntrospectionVerifier {
     fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send {
         self.introspect(token)
+    }
+
+    /// Introspects a random value no authorization server issued (`axum-bearer-warm-up-probe-`
+    /// and 32 hex digits) and expects an RFC 7662 answer: `200` with a boolean `active` (an
+    /// `active: true` is logged as a warning, since it means the endpoint vouches for anything),
+    /// or a non-`5xx` status with `{"active": false}`. Anything else — a timeout, a connection
+    /// error, a `5xx`, our credentials refused (`401`, `403`), a body that is not an RFC 7662
+    /// answer — is [`VerifyError::Unavailable`] with the reason, and logged at WARN.
+    ///
+    /// ```no_run
+    /// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_bearer::{IntrospectionVerifier, TokenVerifier};
+    ///
+    /// let verifier = IntrospectionVerifier::builder("https://auth.example.com/oauth2/introspect")?
+    ///     .client_secret_basic("notes-api", "a secret from the authorization server")
+    ///     .build()?;
+    /// verifier.warm_up().await?; // a wrong secret fails here, before the server listens
+    /// # Ok(()) }
+    /// ```
+    fn warm_up(&self) -> impl Future<Output = Result<(), VerifyError>> + Send {
+        self.check_endpoint()
     }
 }
 

@@ -111,10 +111,11 @@ fn string_member<'a>(
 }
 
 /// Checks an introspection `response` for `token` against `rules` at `now`, and builds the
-/// [`AccessToken`].
+/// [`AccessToken`]. A `null` member counts as absent (and is left out of the token's claims),
+/// `active` aside: it must be `true`.
 pub(crate) fn check(
     token: &str,
-    response: Map<String, Value>,
+    mut response: Map<String, Value>,
     rules: &Rules,
     now: i64,
 ) -> Result<AccessToken, VerifyError> {
@@ -125,6 +126,9 @@ pub(crate) fn check(
         Some(_) => return Err(invalid("introspection: active is not a boolean")),
         None => return Err(invalid("introspection: no active member")),
     }
+    // As the reference example, whose optional fields default to None: the Python SDK's example
+    // authorization server sends `"aud": null` for a token issued without a `resource`.
+    response.retain(|_, value| !value.is_null());
 
     let exp = numeric_date(&response, "exp")?;
     let nbf = members::not_before(&response, "introspection")?;
@@ -286,6 +290,66 @@ mod tests {
         }
         assert!(matches!(
             run(json!({"active": null}), &rules()),
+            Err(VerifyError::Invalid(_))
+        ));
+    }
+
+    /// `response()` removes the members its argument sets to null; this sets them to null.
+    fn run_with_nulls(names: &[&str], rules: &Rules) -> Result<AccessToken, VerifyError> {
+        let mut body = response(json!({}));
+        for name in names {
+            body.insert((*name).to_owned(), Value::Null);
+        }
+        check("tok", body, rules, NOW)
+    }
+
+    #[test]
+    fn null_members_are_absent() {
+        let open = Rules {
+            audiences: Vec::new(),
+            issuer: None,
+            ..rules()
+        };
+        // The Python SDK's example authorization server, for a token issued without `resource`.
+        let token = run_with_nulls(&["aud"], &open).unwrap();
+        assert_eq!(token.resource, None);
+        let optional = [
+            "aud",
+            "sub",
+            "exp",
+            "nbf",
+            "iat",
+            "iss",
+            "client_id",
+            "scope",
+            "token_type",
+            "username",
+            "jti",
+        ];
+        for name in optional {
+            assert!(run_with_nulls(&[name], &open).is_ok(), "{name}");
+        }
+        let bare = run_with_nulls(&optional, &open).unwrap();
+        assert_eq!(bare.client_id, UNKNOWN_CLIENT);
+        assert!(bare.scopes.is_empty());
+        assert_eq!(bare.issuer(), None);
+        assert_eq!(
+            (bare.subject, bare.expires_at, bare.resource),
+            (None, None, None)
+        );
+        // Left out of the claims, as if never sent.
+        assert_eq!(Value::Object(bare.claims.unwrap()), json!({"active": true}));
+        // Absent is still absent where something is required.
+        assert!(matches!(
+            run_with_nulls(&["aud"], &rules()),
+            Err(VerifyError::Invalid(_))
+        ));
+        assert!(matches!(
+            run_with_nulls(&["iss"], &rules()),
+            Err(VerifyError::Invalid(_))
+        ));
+        assert!(matches!(
+            run_with_nulls(&["active"], &open),
             Err(VerifyError::Invalid(_))
         ));
     }
