@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, jwk::JwkSet};
 use serde::Deserialize;
 use url::Url;
 
-use crate::verifier::jwt::KeySet;
+use crate::verifier::keys::KeySet;
 
 /// A JWKS or discovery document is never this large; refusing bigger bodies bounds memory.
 const MAX_BODY: usize = 1024 * 1024;

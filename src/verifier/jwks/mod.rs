@@ -27,7 +27,7 @@ use url::Url;
 
 use fetch::FetchError;
 
-use crate::{VerifyError, verifier::jwt::KeySet};
+use crate::{VerifyError, verifier::keys::KeySet};
 
 /// Where the keys come from.
 #[derive(Debug, Clone)]

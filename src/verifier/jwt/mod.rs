@@ -2,7 +2,6 @@
 
 mod claims;
 mod compact;
-mod keys;
 pub(crate) mod limits;
 mod multi;
 
@@ -13,7 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, jwk::Jwk};
 pub(crate) use claims::{Audience, Rules, check as check_claims, check_typ};
 pub(crate) use compact::Jws;
 use compact::{JoseHeader, parse_claims};
-pub(crate) use keys::{Key, KeySet, is_hmac, key_from_jwk};
+use crate::verifier::keys::{Key, KeySet, is_hmac, key_from_jwk};
 #[cfg(feature = "fuzzing")]
 pub(crate) use limits::check_payload;
 
