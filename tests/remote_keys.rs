@@ -101,10 +101,18 @@ fn a_jwks_url_over_plain_http_to_another_host_is_a_config_error() {
 
 #[test]
 fn a_discovered_issuer_over_plain_http_to_another_host_is_a_config_error() {
-    for issuer in ["http://as.example", "http://as.example/tenant", "http://192.0.2.1"] {
+    for issuer in [
+        "http://as.example",
+        "http://as.example/tenant",
+        "http://192.0.2.1",
+    ] {
         refused_for_transport(JwtVerifier::builder().discover(issuer), "issuer");
     }
-    for issuer in ["https://as.example", "http://localhost:9000", "http://127.0.0.1:9000/t"] {
+    for issuer in [
+        "https://as.example",
+        "http://localhost:9000",
+        "http://127.0.0.1:9000/t",
+    ] {
         assert!(JwtVerifier::builder().discover(issuer).is_ok(), "{issuer}");
     }
 }
@@ -171,13 +179,22 @@ async fn a_discovered_jwks_uri_over_plain_http_is_refused_before_any_fetch() {
 
     let app = app(verifier.clone());
     let reply = call_bearer(&app, "/", &token).await;
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.summary());
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.summary()
+    );
     let reason = unavailable_reason(verifier.warm_up().await);
     assert!(
         reason.contains("http://as.example/jwks") && reason.contains("loopback"),
         "{reason}"
     );
-    assert_eq!(server.jwks_fetches.load(Ordering::SeqCst), 0, "never fetched");
+    assert_eq!(
+        server.jwks_fetches.load(Ordering::SeqCst),
+        0,
+        "never fetched"
+    );
 }
 
 #[tokio::test]
@@ -192,7 +209,10 @@ async fn a_discovered_jwks_uri_on_loopback_is_fetched() {
         .unwrap();
     let mut claims = keys.claims_for(AUDIENCE);
     claims["iss"] = json!(server.issuer);
-    assert_eq!(status(&app(verifier), &keys.mint(claims)).await, StatusCode::OK);
+    assert_eq!(
+        status(&app(verifier), &keys.mint(claims)).await,
+        StatusCode::OK
+    );
     assert_eq!(server.jwks_fetches.load(Ordering::SeqCst), 1);
 }
 
@@ -248,7 +268,11 @@ async fn a_failed_refetch_with_a_duration_max_cooldown_is_503_not_a_panic() {
         status(&app, &token(&issuer)).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    assert_eq!(status(&app, &old).await, StatusCode::OK, "cached keys serve");
+    assert_eq!(
+        status(&app, &old).await,
+        StatusCode::OK,
+        "cached keys serve"
+    );
 }
 
 #[tokio::test]
@@ -294,7 +318,10 @@ async fn a_max_age_of_u64_max_seconds_still_refreshes_after_the_configured_max()
     assert_eq!(status(&app, &token(&issuer)).await, StatusCode::OK);
     let deadline = Instant::now() + Duration::from_secs(3);
     while issuer.requests(Endpoint::Jwks) < 2 {
-        assert!(Instant::now() < deadline, "no refresh after the configured max");
+        assert!(
+            Instant::now() < deadline,
+            "no refresh after the configured max"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(status(&app, &token(&issuer)).await, StatusCode::OK);
@@ -313,7 +340,10 @@ async fn warm_up_loads_the_keys_so_the_first_request_fetches_nothing() {
     // Answered at once, from the loaded keys.
     let ready = verifier.verify_ready(&token(&issuer));
     assert!(matches!(ready, Some(Ok(_))), "{ready:?}");
-    assert_eq!(status(&app(verifier.clone()), &token(&issuer)).await, StatusCode::OK);
+    assert_eq!(
+        status(&app(verifier.clone()), &token(&issuer)).await,
+        StatusCode::OK
+    );
     assert_eq!(issuer.requests(Endpoint::Jwks), 1);
     // Warming up again with fresh keys fetches nothing.
     verifier.warm_up().await.unwrap();
@@ -402,19 +432,26 @@ async fn multi_issuer_warm_up_loads_every_issuer_and_names_the_one_that_fails() 
     .unwrap();
     bad.set_fault(Fault::Status(404));
     let reason = unavailable_reason(verifier.warm_up().await);
-    assert!(reason.contains(&format!("issuer {}", bad.issuer())), "{reason}");
-    assert!(!reason.contains(&format!("issuer {}", good.issuer())), "{reason}");
+    assert!(
+        reason.contains(&format!("issuer {}", bad.issuer())),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains(&format!("issuer {}", good.issuer())),
+        "{reason}"
+    );
     assert_eq!(good.requests(Endpoint::Jwks), 1);
 
     bad.set_fault(Fault::None);
     verifier.warm_up().await.unwrap();
-    assert_eq!(good.requests(Endpoint::Jwks), 1, "fresh keys are not fetched again");
+    assert_eq!(
+        good.requests(Endpoint::Jwks),
+        1,
+        "fresh keys are not fetched again"
+    );
     assert_eq!(bad.requests(Endpoint::Jwks), 2);
     for issuer in [&good, &bad] {
-        assert!(matches!(
-            verifier.verify_ready(&token(issuer)),
-            Some(Ok(_))
-        ));
+        assert!(matches!(verifier.verify_ready(&token(issuer)), Some(Ok(_))));
     }
 }
 

@@ -325,7 +325,9 @@ impl Reply {
     pub fn summary(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
         match self.headers.get(header::WWW_AUTHENTICATE) {
-            Some(challenge) => format!("{} | {text}", String::from_utf8_lossy(challenge.as_bytes())),
+            Some(challenge) => {
+                format!("{} | {text}", String::from_utf8_lossy(challenge.as_bytes()))
+            }
             None => text.into_owned(),
         }
     }

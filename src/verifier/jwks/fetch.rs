@@ -31,7 +31,9 @@ pub(crate) fn transport_refusal(url: &Url) -> Option<&'static str> {
     match url.scheme() {
         "https" => None,
         "http" if loopback => None,
-        "http" => Some("plain http is allowed for loopback hosts only (localhost, 127.0.0.0/8, ::1)"),
+        "http" => {
+            Some("plain http is allowed for loopback hosts only (localhost, 127.0.0.0/8, ::1)")
+        }
         _ => Some("not an http(s) URL"),
     }
 }

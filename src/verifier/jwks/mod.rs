@@ -202,9 +202,9 @@ impl RemoteKeys {
         let found = snapshot.keys.candidates(kid, alg).next().is_some();
         match (!found, snapshot.loaded, snapshot.last_failed) {
             (false, _, _) => Ok(()),
-            (true, false, _) | (true, true, true) => Err(snapshot.failing(
-                "no key for the token and the JWKS endpoint is failing",
-            )),
+            (true, false, _) | (true, true, true) => {
+                Err(snapshot.failing("no key for the token and the JWKS endpoint is failing"))
+            }
             (true, true, false) => Err(VerifyError::invalid("JWT kid not in the JWKS")),
         }
     }
