@@ -9,10 +9,10 @@ use std::{fmt, future::Future, sync::Arc, time::Duration};
 
 use jsonwebtoken::{Algorithm, DecodingKey, jwk::Jwk};
 
+use crate::verifier::keys::{Key, KeySet, is_hmac, key_from_jwk};
 pub(crate) use claims::{Audience, Rules, check as check_claims, check_typ};
 pub(crate) use compact::Jws;
 use compact::{JoseHeader, parse_claims};
-use crate::verifier::keys::{Key, KeySet, is_hmac, key_from_jwk};
 #[cfg(feature = "fuzzing")]
 pub(crate) use limits::check_payload;
 
@@ -208,6 +208,7 @@ impl TokenVerifier for JwtVerifier {
     /// ```no_run
     /// use axum_bearer::{JwtVerifier, TokenVerifier};
     ///
+    /// # #[cfg(feature = "jwks")]
     /// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
     /// let verifier = JwtVerifier::builder()
     ///     .discover("https://auth.example.com")?
