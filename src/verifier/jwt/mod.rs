@@ -117,6 +117,15 @@ impl JwtVerifier {
         check_claims(token, claims, &self.rules, clock::unix_now()).map(AtHand::Verified)
     }
 
+    /// Loads the remote keys now, if there are any to load.
+    async fn load_keys(&self) -> Result<(), VerifyError> {
+        #[cfg(feature = "jwks")]
+        if let Some(remote) = &self.remote {
+            return remote.load().await;
+        }
+        Ok(())
+    }
+
     async fn verify_token(&self, token: &str) -> Result<AccessToken, VerifyError> {
         match self.verify_at_hand(token)? {
             AtHand::Verified(verified) => Ok(verified),
@@ -218,15 +227,7 @@ impl TokenVerifier for JwtVerifier {
     /// # Ok(()) }
     /// ```
     fn warm_up(&self) -> impl Future<Output = Result<(), VerifyError>> + Send {
-        #[cfg(feature = "jwks")]
-        let remote = self.remote.clone();
-        async move {
-            #[cfg(feature = "jwks")]
-            if let Some(remote) = remote {
-                return remote.load().await;
-            }
-            Ok(())
-        }
+        self.load_keys()
     }
 
     /// Every check is synchronous once the key is held: only a key still to be fetched from the
