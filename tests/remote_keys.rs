@@ -198,6 +198,36 @@ async fn a_discovered_jwks_uri_over_plain_http_is_refused_before_any_fetch() {
 }
 
 #[tokio::test]
+async fn a_redirect_from_loopback_to_plain_http_elsewhere_is_not_followed() {
+    let keys = TestIssuer::start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jwks_url = format!("http://{}/jwks", listener.local_addr().unwrap());
+    let redirect = Router::new().route(
+        "/jwks",
+        get(|| async {
+            (
+                StatusCode::FOUND,
+                [(axum::http::header::LOCATION, "http://as.example/jwks")],
+            )
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, redirect).await });
+    let verifier = JwtVerifier::builder()
+        .issuer(keys.issuer())
+        .audience(AUDIENCE)
+        .jwks_url(&jwks_url)
+        .unwrap()
+        .jwks_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let reason = unavailable_reason(verifier.warm_up().await);
+    assert!(
+        reason.contains("redirect to http://as.example/jwks refused"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
 async fn a_discovered_jwks_uri_on_loopback_is_fetched() {
     let keys = TestIssuer::start().await.unwrap();
     let server = plain_http_discovery(&keys, |issuer| format!("{issuer}/jwks")).await;

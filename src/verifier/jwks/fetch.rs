@@ -41,7 +41,7 @@ pub(crate) fn transport_refusal(url: &Url) -> Option<&'static str> {
 /// Why a fetch failed: reported as `VerifyError::Unavailable`, never shown to clients.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum FetchError {
-    #[error("request to {url} failed: {source}")]
+    #[error("request to {url} failed: {}", chain(.source))]
     Http {
         url: String,
         #[source]
@@ -67,6 +67,19 @@ pub(crate) enum FetchError {
         jwks_uri: String,
         reason: &'static str,
     },
+}
+
+/// `error` and its causes, `: `-separated: reqwest's own text omits why (a refused redirect, a
+/// refused connection).
+fn chain(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A fetched JWKS, or "not modified".

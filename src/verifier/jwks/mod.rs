@@ -17,6 +17,21 @@ mod fetch;
 
 pub(crate) use fetch::transport_refusal;
 
+/// The default client's redirects: at most 10, each to `https` or loopback, so an `https` JWKS
+/// URL cannot hand the keys over to plain `http`.
+pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        if let Some(reason) = transport_refusal(attempt.url()) {
+            let error = format!("redirect to {} refused: {reason}", attempt.url());
+            attempt.error(error)
+        } else if attempt.previous().len() >= 10 {
+            attempt.error("more than 10 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 use std::{
     fmt,
     sync::{

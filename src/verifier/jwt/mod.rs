@@ -587,6 +587,7 @@ impl JwtVerifierBuilder {
                     None => reqwest::Client::builder()
                         .timeout(self.timing.timeout)
                         .connect_timeout(self.timing.timeout)
+                        .redirect(crate::verifier::jwks::redirect_policy())
                         .build()
                         .map_err(|error| ConfigError::HttpClient(error.to_string()))?,
                 };
@@ -736,7 +737,8 @@ impl JwtVerifierBuilder {
     }
 
     /// The HTTP client for metadata and JWKS requests (default: reqwest with rustls and the
-    /// [`jwks_timeout`](Self::jwks_timeout)).
+    /// [`jwks_timeout`](Self::jwks_timeout), following up to 10 redirects that stay on `https`
+    /// or loopback). A client of your own follows its own redirect policy.
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
