@@ -2,21 +2,18 @@
 //! cooldown, caching headers, faults and recovery, discovery.
 #![cfg(feature = "testing")]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use axum::{
-    Router,
-    body::Body,
-    http::{Request, StatusCode, header},
-    routing::get,
-};
+use axum::{Router, http::StatusCode, routing::get};
 use axum_bearer::{
     AuthenticatedUser, BearerAuth, JwtVerifier, JwtVerifierBuilder, Profile,
     jsonwebtoken::{Algorithm, Header},
     testing::{Endpoint, Fault, TestIssuer},
 };
-use http_body_util::BodyExt;
-use tower::ServiceExt;
+
+use common::call_bearer;
 
 const AUDIENCE: &str = "https://rs.example/mcp";
 
@@ -40,25 +37,6 @@ fn builder(issuer: &TestIssuer) -> JwtVerifierBuilder {
         .jwks_timeout(Duration::from_millis(500))
 }
 
-async fn call(app: &Router, token: &str) -> (StatusCode, String) {
-    let request = Request::get("/")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let challenge = response
-        .headers()
-        .get(header::WWW_AUTHENTICATE)
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8_lossy(&body).into_owned();
-    (
-        status,
-        challenge.map_or(text.clone(), |c| format!("{c} | {text}")),
-    )
-}
-
 fn token(issuer: &TestIssuer) -> String {
     issuer.mint(issuer.claims_for(AUDIENCE))
 }
@@ -78,7 +56,8 @@ async fn keys_are_fetched_once_and_served_from_cache() {
     let issuer = TestIssuer::start().await.unwrap();
     let app = app(builder(&issuer).build().unwrap());
     for _ in 0..20 {
-        let (status, body) = call(&app, &token(&issuer)).await;
+        let reply = call_bearer(&app, "/", &token(&issuer)).await;
+        let (status, body) = (reply.status, reply.summary());
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body, format!("client-1 {}", issuer.issuer()));
     }
@@ -89,14 +68,18 @@ async fn keys_are_fetched_once_and_served_from_cache() {
 async fn rotated_key_is_accepted_on_first_use_with_exactly_one_refetch() {
     let issuer = TestIssuer::start().await.unwrap();
     let app = app(builder(&issuer).build().unwrap());
-    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    assert_eq!(
+        call_bearer(&app, "/", &token(&issuer)).await.status,
+        StatusCode::OK
+    );
     assert_eq!(issuer.requests(Endpoint::Jwks), 1);
 
     let old = token(&issuer);
     let new_kid = issuer.rotate();
     let fresh = token(&issuer);
     assert!(fresh != old);
-    let (status, body) = call(&app, &fresh).await;
+    let reply = call_bearer(&app, "/", &fresh).await;
+    let (status, body) = (reply.status, reply.summary());
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         issuer.requests(Endpoint::Jwks),
@@ -104,8 +87,11 @@ async fn rotated_key_is_accepted_on_first_use_with_exactly_one_refetch() {
         "one refetch for {new_kid}"
     );
     // Both keys now work without further fetches.
-    assert_eq!(call(&app, &old).await.0, StatusCode::OK);
-    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    assert_eq!(call_bearer(&app, "/", &old).await.status, StatusCode::OK);
+    assert_eq!(
+        call_bearer(&app, "/", &token(&issuer)).await.status,
+        StatusCode::OK
+    );
     assert_eq!(issuer.requests(Endpoint::Jwks), 2);
 }
 
@@ -125,7 +111,10 @@ async fn a_storm_of_unknown_kids_fetches_at_most_once_per_cooldown() {
         .jwks_cooldown(Duration::from_secs(10))
         .build()
         .unwrap());
-    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    assert_eq!(
+        call_bearer(&app, "/", &token(&issuer)).await.status,
+        StatusCode::OK
+    );
     let valid = token(&issuer);
     let tokens: Vec<String> = (0..1000)
         .map(|i| forged_kid(&valid, &format!("bogus-{i}")))
@@ -134,7 +123,9 @@ async fn a_storm_of_unknown_kids_fetches_at_most_once_per_cooldown() {
     let mut tasks = Vec::new();
     for token in tokens {
         let app = app.clone();
-        tasks.push(tokio::spawn(async move { call(&app, &token).await.0 }));
+        tasks.push(tokio::spawn(async move {
+            call_bearer(&app, "/", &token).await.status
+        }));
     }
     for task in tasks {
         assert_eq!(task.await.unwrap(), StatusCode::UNAUTHORIZED);
@@ -150,13 +141,18 @@ async fn a_storm_of_unknown_kids_fetches_at_most_once_per_cooldown() {
 async fn concurrent_requests_for_a_new_kid_share_one_refetch() {
     let issuer = TestIssuer::start().await.unwrap();
     let app = app(builder(&issuer).build().unwrap());
-    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    assert_eq!(
+        call_bearer(&app, "/", &token(&issuer)).await.status,
+        StatusCode::OK
+    );
     issuer.rotate();
     let fresh = token(&issuer);
     let mut tasks = Vec::new();
     for _ in 0..200 {
         let (app, fresh) = (app.clone(), fresh.clone());
-        tasks.push(tokio::spawn(async move { call(&app, &fresh).await.0 }));
+        tasks.push(tokio::spawn(async move {
+            call_bearer(&app, "/", &fresh).await.status
+        }));
     }
     for task in tasks {
         assert_eq!(task.await.unwrap(), StatusCode::OK);
@@ -172,7 +168,8 @@ async fn endpoint_down_at_start_is_503_then_recovers_without_restart() {
         .jwks_cooldown(Duration::from_millis(200))
         .build()
         .unwrap());
-    let (status, body) = call(&app, &token(&issuer)).await;
+    let reply = call_bearer(&app, "/", &token(&issuer)).await;
+    let (status, body) = (reply.status, reply.summary());
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(
         !body.contains("invalid_token"),
@@ -180,14 +177,17 @@ async fn endpoint_down_at_start_is_503_then_recovers_without_restart() {
     );
     // Inside the cooldown: no new attempt, still 503.
     assert_eq!(
-        call(&app, &token(&issuer)).await.0,
+        call_bearer(&app, "/", &token(&issuer)).await.status,
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(issuer.dropped_connections(), 1);
 
     issuer.set_fault(Fault::None);
     tokio::time::sleep(Duration::from_millis(250)).await;
-    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    assert_eq!(
+        call_bearer(&app, "/", &token(&issuer)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -207,7 +207,7 @@ async fn each_kind_of_endpoint_failure_is_503_with_no_keys_and_cached_keys_keep_
             .unwrap());
         let started = Instant::now();
         assert_eq!(
-            call(&cold, &token(&issuer)).await.0,
+            call_bearer(&cold, "/", &token(&issuer)).await.status,
             StatusCode::SERVICE_UNAVAILABLE,
             "{fault:?}"
         );
@@ -223,16 +223,19 @@ async fn each_kind_of_endpoint_failure_is_503_with_no_keys_and_cached_keys_keep_
             .jwks_cooldown(Duration::from_millis(100))
             .build()
             .unwrap());
-        assert_eq!(call(&warm, &token(&issuer)).await.0, StatusCode::OK);
+        assert_eq!(
+            call_bearer(&warm, "/", &token(&issuer)).await.status,
+            StatusCode::OK
+        );
         issuer.set_fault(fault);
         assert_eq!(
-            call(&warm, &token(&issuer)).await.0,
+            call_bearer(&warm, "/", &token(&issuer)).await.status,
             StatusCode::OK,
             "{fault:?}"
         );
         issuer.rotate();
         assert_eq!(
-            call(&warm, &token(&issuer)).await.0,
+            call_bearer(&warm, "/", &token(&issuer)).await.status,
             StatusCode::SERVICE_UNAVAILABLE,
             "{fault:?}"
         );
@@ -240,7 +243,7 @@ async fn each_kind_of_endpoint_failure_is_503_with_no_keys_and_cached_keys_keep_
         issuer.set_fault(Fault::None);
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(
-            call(&warm, &token(&issuer)).await.0,
+            call_bearer(&warm, "/", &token(&issuer)).await.status,
             StatusCode::OK,
             "{fault:?}"
         );
@@ -263,15 +266,24 @@ async fn max_age_is_honoured_and_refreshes_revalidate_with_the_etag() {
         .build()
         .unwrap();
     let app = app(verifier);
-    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    assert_eq!(
+        call_bearer(&app, "/", &token(&issuer)).await.status,
+        StatusCode::OK
+    );
     // Inside max-age: no request.
     for _ in 0..5 {
-        assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+        assert_eq!(
+            call_bearer(&app, "/", &token(&issuer)).await.status,
+            StatusCode::OK
+        );
     }
     assert_eq!(issuer.requests(Endpoint::Jwks), 1);
     // After it: one background revalidation, answered 304 (the keys did not change).
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    assert_eq!(
+        call_bearer(&app, "/", &token(&issuer)).await.status,
+        StatusCode::OK
+    );
     let deadline = Instant::now() + Duration::from_secs(3);
     while issuer.not_modified() == 0 {
         assert!(Instant::now() < deadline, "no revalidation after max-age");
@@ -279,7 +291,10 @@ async fn max_age_is_honoured_and_refreshes_revalidate_with_the_etag() {
     }
     assert_eq!(issuer.requests(Endpoint::Jwks), 2);
     assert_eq!(issuer.not_modified(), 1);
-    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    assert_eq!(
+        call_bearer(&app, "/", &token(&issuer)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -289,8 +304,12 @@ async fn unknown_kid_after_a_successful_refresh_is_401() {
         .jwks_cooldown(Duration::ZERO)
         .build()
         .unwrap());
-    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
-    let (status, body) = call(&app, &token_with_kid(&issuer, "nobody-has-this")).await;
+    assert_eq!(
+        call_bearer(&app, "/", &token(&issuer)).await.status,
+        StatusCode::OK
+    );
+    let reply = call_bearer(&app, "/", &token_with_kid(&issuer, "nobody-has-this")).await;
+    let (status, body) = (reply.status, reply.summary());
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body.contains("error=\"invalid_token\""), "{body}");
     assert_eq!(issuer.requests(Endpoint::Jwks), 2);
@@ -313,7 +332,10 @@ async fn stale_keys_refresh_in_the_background_and_readers_never_wait_on_a_hung_f
         .build()
         .unwrap();
     let app = app(verifier);
-    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    assert_eq!(
+        call_bearer(&app, "/", &token(&issuer)).await.status,
+        StatusCode::OK
+    );
     assert_eq!(issuer.requests(Endpoint::Jwks), 1);
 
     // max-age=1 s: after it, the next request triggers a background refresh, and answers at once
@@ -322,7 +344,10 @@ async fn stale_keys_refresh_in_the_background_and_readers_never_wait_on_a_hung_f
     tokio::time::sleep(Duration::from_millis(1100)).await;
     for _ in 0..20 {
         let started = Instant::now();
-        assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+        assert_eq!(
+            call_bearer(&app, "/", &token(&issuer)).await.status,
+            StatusCode::OK
+        );
         assert!(
             started.elapsed() < Duration::from_millis(200),
             "a reader waited {:?}",
@@ -341,10 +366,16 @@ async fn stale_keys_refresh_in_the_background_and_readers_never_wait_on_a_hung_f
             "no background refresh after max-age"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+        assert_eq!(
+            call_bearer(&app, "/", &token(&issuer)).await.status,
+            StatusCode::OK
+        );
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(call(&app, &token(&issuer)).await.0, StatusCode::OK);
+    assert_eq!(
+        call_bearer(&app, "/", &token(&issuer)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -357,7 +388,8 @@ async fn discovery_through_rfc_8414_and_openid_configuration() {
             .unwrap()
             .build()
             .unwrap();
-        let (status, body) = call(&app(verifier), &token(&issuer)).await;
+        let reply = call_bearer(&app(verifier), "/", &token(&issuer)).await;
+        let (status, body) = (reply.status, reply.summary());
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         assert_eq!(issuer.requests(Endpoint::OAuthMetadata), 1, "{path}");
         assert_eq!(issuer.requests(Endpoint::OpenIdConfiguration), 0, "{path}");
@@ -374,7 +406,9 @@ async fn discovery_through_rfc_8414_and_openid_configuration() {
         .build()
         .unwrap();
     assert_eq!(
-        call(&app(verifier), &token(&issuer)).await.0,
+        call_bearer(&app(verifier), "/", &token(&issuer))
+            .await
+            .status,
         StatusCode::OK
     );
     assert_eq!(issuer.requests(Endpoint::OpenIdConfiguration), 1);
@@ -390,7 +424,8 @@ async fn discovery_with_a_mismatched_issuer_is_refused() {
         .unwrap()
         .build()
         .unwrap();
-    let (status, body) = call(&app(verifier), &token(&issuer)).await;
+    let reply = call_bearer(&app(verifier), "/", &token(&issuer)).await;
+    let (status, body) = (reply.status, reply.summary());
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(
         issuer.requests(Endpoint::Jwks),
@@ -408,7 +443,9 @@ async fn discovery_with_a_mismatched_issuer_is_refused() {
         .build()
         .unwrap();
     assert_eq!(
-        call(&app(verifier), &token(&issuer)).await.0,
+        call_bearer(&app(verifier), "/", &token(&issuer))
+            .await
+            .status,
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(issuer.requests(Endpoint::Jwks), 0);
@@ -426,11 +463,14 @@ async fn jwks_keys_of_other_algorithms_or_symmetric_keys_are_not_used() {
         .algorithms([Algorithm::RS256])
         .build()
         .unwrap();
-    let (status, _) = call(&app(verifier), &token(&issuer)).await;
+    let reply = call_bearer(&app(verifier), "/", &token(&issuer)).await;
+    let status = reply.status;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let verifier = builder(&issuer).build().unwrap();
     assert_eq!(
-        call(&app(verifier), &token(&issuer)).await.0,
+        call_bearer(&app(verifier), "/", &token(&issuer))
+            .await
+            .status,
         StatusCode::OK
     );
 }

@@ -12,26 +12,19 @@
 //!
 //! Every refusal must be a 401 with `error="invalid_token"`, never a 5xx.
 
+mod common;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::{
-    Json, Router,
-    body::Body,
-    http::{
-        Request, StatusCode,
-        header::{AUTHORIZATION, WWW_AUTHENTICATE},
-    },
-    routing::get,
-};
+use axum::{Json, Router, http::StatusCode, routing::get};
 use axum_bearer::{
     AuthenticatedUser, BearerAuth, JwtVerifier, JwtVerifierBuilder, MultiIssuerVerifier, Profile,
     TokenVerifier,
     testing::{Endpoint, TestIssuer},
 };
-use http_body_util::BodyExt;
+use common::{Reply, call_bearer};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 /// This resource server's identifier: the audience every verifier accepts.
 const RESOURCE: &str = "https://api.example/mcp";
@@ -65,33 +58,6 @@ fn app(verifier: impl TokenVerifier) -> Router {
     app_with(BearerAuth::new(verifier).profile(Profile::Spec))
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    challenge: Option<String>,
-    body: Value,
-}
-
-async fn call(app: &Router, token: &str) -> Reply {
-    let request = Request::get("/whoami")
-        .header(AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let challenge = response
-        .headers()
-        .get(WWW_AUTHENTICATE)
-        .map(|value| value.to_str().unwrap().to_owned());
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        challenge,
-        body,
-    }
-}
-
 /// A 401 with a `Bearer` challenge carrying `error="invalid_token"`.
 #[track_caller]
 fn assert_refused(reply: &Reply, case: &str) {
@@ -101,8 +67,7 @@ fn assert_refused(reply: &Reply, case: &str) {
         "{case}: expected 401, got {reply:?}"
     );
     let challenge = reply
-        .challenge
-        .as_deref()
+        .www_authenticate()
         .unwrap_or_else(|| panic!("{case}: 401 without WWW-Authenticate"));
     assert!(
         challenge.starts_with("Bearer ") && challenge.contains(r#"error="invalid_token""#),
@@ -118,12 +83,12 @@ fn assert_ok(reply: &Reply, case: &str) -> Value {
         StatusCode::OK,
         "{case}: expected 200, got {reply:?}"
     );
-    reply.body.clone()
+    reply.json_or_null()
 }
 
 /// Sends `token` and checks the status: 200, or 401 `invalid_token`.
 async fn expect(app: &Router, token: &str, want: u16, case: &str) -> Value {
-    let reply = call(app, token).await;
+    let reply = call_bearer(app, "/whoami", token).await;
     match want {
         200 => assert_ok(&reply, case),
         401 => {
@@ -742,10 +707,15 @@ async fn signed_but_malformed_tokens_are_refused() {
     let token = signed_parts(&header_bytes, evil_last.as_bytes());
     expect(&app, &token, 401, "duplicate iss, foreign last").await;
     let evil_first = format!(r#"{{"iss":"https://evil.example",{}"#, &text[1..]);
-    let reply = call(&app, &signed_parts(&header_bytes, evil_first.as_bytes())).await;
+    let reply = call_bearer(
+        &app,
+        "/whoami",
+        &signed_parts(&header_bytes, evil_first.as_bytes()),
+    )
+    .await;
     if reply.status == StatusCode::OK {
         assert_eq!(
-            reply.body["issuer"],
+            reply.json_or_null()["issuer"],
             issuer.issuer(),
             "duplicate iss: last must win"
         );
@@ -1135,7 +1105,7 @@ async fn exp_i64_max_is_not_a_server_error() {
     let app = app(jwks_builder(&issuer).build().unwrap());
     for exp in [json!(i64::MAX), json!(i64::MAX - 30), json!(9.9e14)] {
         let token = issuer.mint(patch(issuer.claims_for(RESOURCE), json!({ "exp": exp })));
-        let reply = call(&app, &token).await;
+        let reply = call_bearer(&app, "/whoami", &token).await;
         assert!(
             reply.status == StatusCode::OK || reply.status == StatusCode::UNAUTHORIZED,
             "exp {exp}: {reply:?}"
@@ -1244,6 +1214,51 @@ async fn strict_mode_requires_the_rfc_9068_claims() {
         let token = issuer.mint(patch(issuer.claims_for(RESOURCE), changes));
         expect(&strict, &token, 401, &format!("strict {case}")).await;
     }
+}
+
+#[tokio::test]
+async fn strict_typ_alone_keeps_the_azp_fallback_and_lenient_claims() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let typed = app(jwks_builder(&issuer)
+        .require_at_jwt_typ(true)
+        .build()
+        .unwrap());
+    let strict = app(jwks_builder(&issuer).strict_rfc9068(true).build().unwrap());
+    let kid = issuer.current_kid();
+    let with_typ = |typ: Option<&str>, claims: Value| {
+        issuer
+            .mint_with_header(header(Algorithm::RS256, typ, Some(&kid)), claims)
+            .unwrap()
+    };
+    let azp_only = patch(
+        issuer.claims_for(RESOURCE),
+        json!({"client_id": REMOVE, "azp": "app-2", "scope": ["a", "b"], "jti": REMOVE}),
+    );
+
+    // at+jwt, the client named by azp only, a scope array and no jti: strict typing alone accepts
+    // it, strict RFC 9068 does not.
+    let token = with_typ(Some("at+jwt"), azp_only.clone());
+    let seen = expect(&typed, &token, 200, "strict typ, azp fallback").await;
+    assert_eq!(seen["client_id"], "app-2");
+    assert_eq!(seen["scopes"], json!(["a", "b"]));
+    expect(&strict, &token, 401, "strict RFC 9068, azp only").await;
+
+    // Any other typ is refused, as in strict RFC 9068 mode.
+    for typ in [Some("JWT"), Some("application/jwt"), None, Some("id+jwt")] {
+        let token = with_typ(typ, azp_only.clone());
+        expect(&typed, &token, 401, &format!("strict typ {typ:?}")).await;
+    }
+    let token = with_typ(Some("application/AT+JWT"), azp_only);
+    expect(&typed, &token, 200, "strict typ, application/AT+JWT").await;
+
+    // Turning strict RFC 9068 off afterwards keeps the strict typing asked for.
+    let still_typed = app(jwks_builder(&issuer)
+        .require_at_jwt_typ(true)
+        .strict_rfc9068(false)
+        .build()
+        .unwrap());
+    let jwt = with_typ(Some("JWT"), issuer.claims_for(RESOURCE));
+    expect(&still_typed, &jwt, 401, "strict typ kept").await;
 }
 
 #[tokio::test]

@@ -343,7 +343,8 @@ impl<V: TokenVerifier> CachedVerifierBuilder<V> {
     }
 
     /// The longest an accepted token stays cached (default 60 s); never past its `expires_at`.
-    /// This is how long a revoked token may keep working.
+    /// This is how long a revoked token may keep working. `Duration::MAX` caches a token until
+    /// its `expires_at` (forever without one) or until the bound evicts it.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.lifetimes.ttl = ttl;
         self
@@ -401,6 +402,8 @@ mod tests {
                 "old" => Err(VerifyError::Expired),
                 "short" => Ok(AccessToken::new(token, "c", ["s"]).with_expires_at(unix_now() + 1)),
                 "past" => Ok(AccessToken::new(token, "c", ["s"]).with_expires_at(unix_now() - 5)),
+                "forever" => Ok(AccessToken::new(token, "c", ["s"])),
+                "far" => Ok(AccessToken::new(token, "c", ["s"]).with_expires_at(i64::MAX)),
                 _ => Ok(AccessToken::new(token, "c", ["s"]).with_expires_at(unix_now() + 3600)),
             }
         }
@@ -473,6 +476,23 @@ mod tests {
                 AccessToken::new("t", "c", ["s"]).with_expires_at(unix_now() + 1)
             ))) <= Duration::from_secs(1)
         );
+    }
+
+    #[tokio::test]
+    async fn duration_max_lifetimes_cache_without_panicking() {
+        let cached = CachedVerifier::builder(Counting::default())
+            .ttl(Duration::MAX)
+            .negative_ttl(Some(Duration::MAX))
+            .build();
+        for _ in 0..3 {
+            for token in ["forever", "far", "good"] {
+                cached.verify_shared(token).await.unwrap();
+            }
+            assert!(cached.verify_shared("bad").await.is_err());
+            cached.cache.run_pending_tasks().await;
+        }
+        assert_eq!(calls(&cached), 4);
+        assert_eq!(cached.entry_count(), 4);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

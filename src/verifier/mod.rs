@@ -12,6 +12,8 @@ mod introspection;
 pub(crate) mod jwks;
 #[cfg(feature = "jwt")]
 pub(crate) mod jwt;
+#[cfg(feature = "jwt")]
+pub(crate) mod keys;
 #[cfg(any(feature = "jwt", feature = "introspection"))]
 mod members;
 mod static_tokens;

@@ -307,3 +307,28 @@ pub fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// `GET path` with `Authorization: Bearer <token>`, sent through `app`: the `call(app, token)`
+/// of the JWT and JWKS tests.
+pub async fn call_bearer(app: &Router, path: &str, token: &str) -> Reply {
+    send(app, get(path, &[bearer(token).as_bytes()])).await
+}
+
+impl Reply {
+    /// The body as JSON, or `Null` when it is not JSON (a plain-text rejection).
+    pub fn json_or_null(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The challenge (if any) and the body as text, `"<challenge> | <body>"`: one string for an
+    /// assertion to search or print.
+    pub fn summary(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        match self.headers.get(header::WWW_AUTHENTICATE) {
+            Some(challenge) => {
+                format!("{} | {text}", String::from_utf8_lossy(challenge.as_bytes()))
+            }
+            None => text.into_owned(),
+        }
+    }
+}

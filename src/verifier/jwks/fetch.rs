@@ -5,17 +5,43 @@ use std::time::Duration;
 use http::{HeaderMap, StatusCode, header};
 use jsonwebtoken::{Algorithm, jwk::JwkSet};
 use serde::Deserialize;
-use url::Url;
+use url::{Host, Url};
 
-use crate::verifier::jwt::KeySet;
+use crate::verifier::keys::KeySet;
 
 /// A JWKS or discovery document is never this large; refusing bigger bodies bounds memory.
 const MAX_BODY: usize = 1024 * 1024;
 
+/// The longest `Cache-Control: max-age` taken from the network: one day. A larger value (up to
+/// `u64::MAX` seconds from a hostile or broken server) counts as one day, before the configured
+/// bounds apply, so no deadline computed from it can overflow.
+pub(crate) const MAX_ADVERTISED_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// Why keys may not be fetched from `url`, if they may not: they travel over `https`, or over
+/// plain `http` to a loopback host only (`localhost`, `127.0.0.0/8`, `::1`), the rule
+/// `IntrospectionVerifier` applies to its endpoint. Keys injected on the path would let anyone
+/// mint accepted tokens.
+pub(crate) fn transport_refusal(url: &Url) -> Option<&'static str> {
+    let loopback = match url.host() {
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Some("has no host"),
+    };
+    match url.scheme() {
+        "https" => None,
+        "http" if loopback => None,
+        "http" => {
+            Some("plain http is allowed for loopback hosts only (localhost, 127.0.0.0/8, ::1)")
+        }
+        _ => Some("not an http(s) URL"),
+    }
+}
+
 /// Why a fetch failed: reported as `VerifyError::Unavailable`, never shown to clients.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum FetchError {
-    #[error("request to {url} failed: {source}")]
+    #[error("request to {url} failed: {}", chain(.source))]
     Http {
         url: String,
         #[source]
@@ -35,6 +61,25 @@ pub(crate) enum FetchError {
     },
     #[error("no discovery document for issuer {issuer} ({tried})")]
     NoDiscovery { issuer: String, tried: String },
+    #[error("discovery at {url} names jwks_uri {jwks_uri}, refused before any fetch: {reason}")]
+    InsecureJwksUri {
+        url: String,
+        jwks_uri: String,
+        reason: &'static str,
+    },
+}
+
+/// `error` and its causes, `: `-separated: reqwest's own text omits why (a refused redirect, a
+/// refused connection).
+fn chain(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A fetched JWKS, or "not modified".
@@ -80,7 +125,8 @@ async fn get(
     Ok((status, headers, body))
 }
 
-/// `Cache-Control: max-age` (RFC 9111 §5.2.2.1); `no-cache`/`no-store` read as 0.
+/// `Cache-Control: max-age` (RFC 9111 §5.2.2.1), at most [`MAX_ADVERTISED_MAX_AGE`];
+/// `no-cache`/`no-store` read as 0.
 pub(crate) fn max_age(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(header::CACHE_CONTROL)?.to_str().ok()?;
     value.split(',').map(str::trim).find_map(|directive| {
@@ -89,7 +135,10 @@ pub(crate) fn max_age(headers: &HeaderMap) -> Option<Duration> {
             return Some(Duration::ZERO);
         }
         let seconds = lower.strip_prefix("max-age=")?.trim_matches('"');
-        seconds.parse().ok().map(Duration::from_secs)
+        seconds
+            .parse()
+            .ok()
+            .map(|seconds| Duration::from_secs(seconds).min(MAX_ADVERTISED_MAX_AGE))
     })
 }
 
@@ -190,10 +239,18 @@ pub(crate) async fn discover(client: &reqwest::Client, issuer: &str) -> Result<U
             url: url.to_string(),
             reason: "no jwks_uri".into(),
         })?;
-        return Url::parse(&jwks_uri).map_err(|error| FetchError::Json {
+        let jwks_uri = Url::parse(&jwks_uri).map_err(|error| FetchError::Json {
             url: url.to_string(),
             reason: format!("jwks_uri: {error}"),
-        });
+        })?;
+        if let Some(reason) = transport_refusal(&jwks_uri) {
+            return Err(FetchError::InsecureJwksUri {
+                url: url.to_string(),
+                jwks_uri: jwks_uri.to_string(),
+                reason,
+            });
+        }
+        return Ok(jwks_uri);
     }
     Err(FetchError::NoDiscovery {
         issuer: issuer.to_owned(),
@@ -225,6 +282,32 @@ mod tests {
     }
 
     #[test]
+    fn keys_travel_over_https_or_to_loopback_only() {
+        let refused = |url: &str| transport_refusal(&Url::parse(url).unwrap()).is_some();
+        for ok in [
+            "https://as.example/jwks",
+            "https://10.0.0.1/jwks",
+            "http://localhost:8080/jwks",
+            "http://LOCALHOST/jwks",
+            "http://127.0.0.1:9000/jwks",
+            "http://127.1.2.3/jwks",
+            "http://[::1]:9000/jwks",
+        ] {
+            assert!(!refused(ok), "{ok}");
+        }
+        for bad in [
+            "http://as.example/jwks",
+            "http://10.0.0.1/jwks",
+            "http://localhost.evil.example/jwks",
+            "http://[::2]/jwks",
+            "http://0.0.0.0/jwks",
+            "ftp://127.0.0.1/jwks",
+        ] {
+            assert!(refused(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn cache_control_max_age() {
         let headers = |value: &str| {
             let mut map = HeaderMap::new();
@@ -240,6 +323,15 @@ mod tests {
             Some(Duration::from_secs(30))
         );
         assert_eq!(max_age(&headers("no-store")), Some(Duration::ZERO));
+        // Bounded: a deadline computed from it cannot overflow.
+        assert_eq!(
+            max_age(&headers("max-age=18446744073709551615")),
+            Some(MAX_ADVERTISED_MAX_AGE)
+        );
+        assert_eq!(
+            max_age(&headers("max-age=86401")),
+            Some(Duration::from_secs(86400))
+        );
         assert_eq!(max_age(&headers("public")), None);
         assert_eq!(max_age(&HeaderMap::new()), None);
     }

@@ -8,8 +8,29 @@
 //! - When the endpoint fails the cached keys keep serving; with no usable key the verifier says
 //!   `Unavailable` (503), while an unknown `kid` after a successful refresh is `Invalid` (401).
 //! - Keys come only from the configured JWKS: `jku`, `x5u` and `jwk` headers are never followed.
+//! - Keys travel over `https`, or plain `http` to a loopback host only: the configured URLs are
+//!   checked when built, a discovered `jwks_uri` before it is fetched.
+//! - Deadlines saturate: a configured `Duration::MAX` means "never", not a panic, and an
+//!   advertised `max-age` counts for at most a day.
 
 mod fetch;
+
+pub(crate) use fetch::transport_refusal;
+
+/// The default client's redirects: at most 10, each to `https` or loopback, so an `https` JWKS
+/// URL cannot hand the keys over to plain `http`.
+pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        if let Some(reason) = transport_refusal(attempt.url()) {
+            let error = format!("redirect to {} refused: {reason}", attempt.url());
+            attempt.error(error)
+        } else if attempt.previous().len() >= 10 {
+            attempt.error("more than 10 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
 
 use std::{
     fmt,
@@ -27,7 +48,7 @@ use url::Url;
 
 use fetch::FetchError;
 
-use crate::{VerifyError, verifier::jwt::KeySet};
+use crate::{VerifyError, verifier::keys::KeySet};
 
 /// Where the keys come from.
 #[derive(Debug, Clone)]
@@ -73,11 +94,28 @@ struct Snapshot {
     fresh_until: Option<Instant>,
     etag: Option<String>,
     jwks_url: Option<Url>,
-    /// The last attempt of any kind, and whether it failed.
+    /// The last attempt of any kind, and whether it failed (and why, for logs).
     last_attempt: Option<Instant>,
     last_failed: bool,
+    last_error: Option<Arc<str>>,
     /// The last fetch made because a token needed a key we did not have.
     last_on_demand: Option<Instant>,
+}
+
+impl Snapshot {
+    /// `Unavailable` for `what`, with the last fetch error when there is one.
+    fn failing(&self, what: &'static str) -> VerifyError {
+        match &self.last_error {
+            Some(error) => VerifyError::unavailable(format!("{what}: {error}")),
+            None => VerifyError::unavailable(what),
+        }
+    }
+}
+
+/// `by` from now, or `None` ("never") when that is past what an `Instant` can hold: a
+/// configured `Duration::MAX` must not panic inside a request.
+fn later(by: Duration) -> Option<Instant> {
+    Instant::now().checked_add(by)
 }
 
 /// A remote JWKS with its cache.
@@ -179,11 +217,39 @@ impl RemoteKeys {
         let found = snapshot.keys.candidates(kid, alg).next().is_some();
         match (!found, snapshot.loaded, snapshot.last_failed) {
             (false, _, _) => Ok(()),
-            (true, false, _) | (true, true, true) => Err(VerifyError::unavailable(
-                "no key for the token and the JWKS endpoint is failing",
-            )),
+            (true, false, _) | (true, true, true) => {
+                Err(snapshot.failing("no key for the token and the JWKS endpoint is failing"))
+            }
             (true, true, false) => Err(VerifyError::invalid("JWT kid not in the JWKS")),
         }
+    }
+
+    /// Loads the keys now (running discovery first when configured), unless a fresh set is
+    /// already held: `Unavailable` when discovery or the fetch fails or the set holds no usable
+    /// key.
+    pub(crate) async fn load(&self) -> Result<(), VerifyError> {
+        let _flight = self.flight.lock().await;
+        let held = self.snapshot.load_full();
+        let fresh = held.loaded
+            && !held.last_failed
+            && held.fresh_until.is_none_or(|until| Instant::now() < until);
+        if !fresh {
+            self.fetch_locked(false).await;
+        }
+        let snapshot = self.snapshot.load_full();
+        if !snapshot.loaded || snapshot.last_failed {
+            return Err(snapshot.failing("the JWKS could not be loaded"));
+        }
+        if snapshot.keys.is_empty() {
+            return Err(VerifyError::unavailable(format!(
+                "the JWKS at {} holds no usable signing key",
+                snapshot
+                    .jwks_url
+                    .as_ref()
+                    .map_or_else(String::new, Url::to_string)
+            )));
+        }
+        Ok(())
     }
 
     /// Refreshes a stale set on the current Tokio runtime; without one (a direct, synchronous
@@ -225,6 +291,7 @@ impl RemoteKeys {
             jwks_url: previous.jwks_url.clone(),
             last_attempt: Some(started),
             last_failed: false,
+            last_error: None,
             last_on_demand: if on_demand {
                 Some(started)
             } else {
@@ -251,15 +318,16 @@ impl RemoteKeys {
                     .unwrap_or(self.timing.default_max_age)
                     .clamp(self.timing.min_max_age, self.timing.max_max_age);
                 next.loaded = true;
-                next.fresh_until = Some(Instant::now() + max_age);
+                next.fresh_until = later(max_age);
                 next.jwks_url = Some(jwks_url);
             }
             Err(error) => {
                 tracing::warn!(%error, "JWKS fetch failed; keeping the cached keys");
                 next.last_failed = true;
+                next.last_error = Some(error.to_string().into());
                 // Retry a failed refresh after the cooldown rather than hammering at once.
                 if next.loaded {
-                    next.fresh_until = Some(Instant::now() + self.timing.cooldown);
+                    next.fresh_until = later(self.timing.cooldown);
                 }
             }
         }

@@ -2,7 +2,6 @@
 
 mod claims;
 mod compact;
-mod keys;
 pub(crate) mod limits;
 mod multi;
 
@@ -10,10 +9,10 @@ use std::{fmt, future::Future, sync::Arc, time::Duration};
 
 use jsonwebtoken::{Algorithm, DecodingKey, jwk::Jwk};
 
+use crate::verifier::keys::{Key, KeySet, is_hmac, key_from_jwk};
 pub(crate) use claims::{Audience, Rules, check as check_claims, check_typ};
 pub(crate) use compact::Jws;
 use compact::{JoseHeader, parse_claims};
-pub(crate) use keys::{Key, KeySet, is_hmac, key_from_jwk};
 #[cfg(feature = "fuzzing")]
 pub(crate) use limits::check_payload;
 
@@ -58,6 +57,8 @@ pub struct JwtVerifier {
     #[cfg(feature = "jwks")]
     remote: Option<Arc<crate::verifier::jwks::RemoteKeys>>,
     rules: Arc<Rules>,
+    /// `typ` must be `at+jwt` (`require_at_jwt_typ`, or `strict_rfc9068`).
+    strict_typ: bool,
 }
 
 impl JwtVerifier {
@@ -85,7 +86,7 @@ impl JwtVerifier {
         let claims_json = jws.claims_json(self.rules.max_claims_size)?;
         let header_json = jws.header_json()?;
         let header = JoseHeader::parse(&header_json)?;
-        check_typ(header.typ(), self.rules.strict)?;
+        check_typ(header.typ(), self.strict_typ)?;
         let kid = header.kid();
         if kid.is_some_and(|kid| kid.len() > 256) {
             return Err(VerifyError::invalid("JWT kid too long"));
@@ -114,6 +115,15 @@ impl JwtVerifier {
         }
         let claims = parse_claims(&claims_json)?;
         check_claims(token, claims, &self.rules, clock::unix_now()).map(AtHand::Verified)
+    }
+
+    /// Loads the remote keys now, if there are any to load.
+    async fn load_keys(&self) -> Result<(), VerifyError> {
+        #[cfg(feature = "jwks")]
+        if let Some(remote) = &self.remote {
+            return remote.load().await;
+        }
+        Ok(())
     }
 
     async fn verify_token(&self, token: &str) -> Result<AccessToken, VerifyError> {
@@ -199,6 +209,27 @@ impl TokenVerifier for JwtVerifier {
         self.verify_token(token)
     }
 
+    /// With remote keys ([`jwks_url`](JwtVerifierBuilder::jwks_url),
+    /// [`discover`](JwtVerifierBuilder::discover)): runs discovery and loads the keys now.
+    /// `Unavailable` when the metadata names another issuer, an endpoint fails or the JWKS holds
+    /// no usable signing key. Static keys are always ready.
+    ///
+    /// ```no_run
+    /// use axum_bearer::{JwtVerifier, TokenVerifier};
+    ///
+    /// # #[cfg(feature = "jwks")]
+    /// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+    /// let verifier = JwtVerifier::builder()
+    ///     .discover("https://auth.example.com")?
+    ///     .audience("https://api.example.com/mcp")
+    ///     .build()?;
+    /// verifier.warm_up().await?; // a wrong issuer fails here, not on every request
+    /// # Ok(()) }
+    /// ```
+    fn warm_up(&self) -> impl Future<Output = Result<(), VerifyError>> + Send {
+        self.load_keys()
+    }
+
     /// Every check is synchronous once the key is held: only a key still to be fetched from the
     /// JWKS endpoint makes the layer wait.
     fn verify_ready(&self, token: &str) -> Option<Result<Arc<AccessToken>, VerifyError>> {
@@ -217,7 +248,10 @@ impl fmt::Debug for JwtVerifier {
         debug.field("keys", &self.keys.len());
         #[cfg(feature = "jwks")]
         debug.field("remote", &self.remote);
-        debug.field("rules", &self.rules).finish()
+        debug
+            .field("rules", &self.rules)
+            .field("strict_typ", &self.strict_typ)
+            .finish()
     }
 }
 
@@ -232,6 +266,7 @@ pub struct JwtVerifierBuilder {
     leeway: Duration,
     require_exp: bool,
     strict: bool,
+    at_jwt_typ: bool,
     read_scp: bool,
     client_id_claims: Vec<String>,
     max_claims_size: usize,
@@ -254,6 +289,7 @@ impl Default for JwtVerifierBuilder {
             leeway: crate::DEFAULT_LEEWAY,
             require_exp: true,
             strict: false,
+            at_jwt_typ: false,
             read_scp: false,
             client_id_claims: vec!["client_id".into(), "azp".into()],
             max_claims_size: DEFAULT_MAX_JWT_CLAIMS_SIZE,
@@ -319,12 +355,42 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Strict RFC 9068: `typ` must be `at+jwt`, the claims `iss exp aud sub client_id iat jti` must
-    /// be present, and `scope` must be a string. Off by default: tokens without `typ` or with
-    /// `JWT` are also accepted, and a `scope` array is read.
+    /// Strict RFC 9068: `typ` must be `at+jwt` (as with
+    /// [`require_at_jwt_typ`](Self::require_at_jwt_typ)), the claims
+    /// `iss exp aud sub client_id iat jti` must be present, and `scope` must be a string. Off by
+    /// default: tokens without `typ` or with `JWT` are also accepted, and a `scope` array is read.
+    ///
+    /// Turning it off does not undo [`require_at_jwt_typ`](Self::require_at_jwt_typ).
     #[must_use]
     pub fn strict_rfc9068(mut self, strict: bool) -> Self {
         self.strict = strict;
+        self
+    }
+
+    /// Strict typing alone (RFC 9068 §2.1, RFC 8725 §3.11): the header's `typ` must be `at+jwt`
+    /// (or `application/at+jwt`, any case), so an ID token or another JWT signed by the same
+    /// issuer is never taken for an access token. Off by default, where a missing `typ` and `JWT`
+    /// are also accepted.
+    ///
+    /// Unlike [`strict_rfc9068`](Self::strict_rfc9068), it leaves the claims alone: the client may
+    /// still be named by `azp` when `client_id` is absent, and a `scope` array is still read.
+    ///
+    /// ```
+    /// use axum_bearer::JwtVerifier;
+    ///
+    /// # fn main() -> Result<(), axum_bearer::ConfigError> {
+    /// let verifier = JwtVerifier::builder()
+    ///     .issuer("https://auth.example.com")
+    ///     .audience("https://api.example.com/mcp")
+    ///     .require_at_jwt_typ(true) // typ: at+jwt, and `azp` still names the client
+    ///     .hmac_secret("key-1", b"a long random secret shared with the authorization server")?
+    ///     .build()?;
+    /// # let _ = verifier;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn require_at_jwt_typ(mut self, required: bool) -> Self {
+        self.at_jwt_typ = required;
         self
     }
 
@@ -521,6 +587,7 @@ impl JwtVerifierBuilder {
                     None => reqwest::Client::builder()
                         .timeout(self.timing.timeout)
                         .connect_timeout(self.timing.timeout)
+                        .redirect(crate::verifier::jwks::redirect_policy())
                         .build()
                         .map_err(|error| ConfigError::HttpClient(error.to_string()))?,
                 };
@@ -545,6 +612,7 @@ impl JwtVerifierBuilder {
             #[cfg(feature = "jwks")]
             remote,
             rules: Arc::new(rules),
+            strict_typ: self.strict || self.at_jwt_typ,
         })
     }
 }
@@ -566,18 +634,34 @@ const ASYMMETRIC: [Algorithm; 9] = [
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 impl JwtVerifierBuilder {
-    /// Keys from a JWKS URL (RFC 7517), fetched on first use, cached, refreshed in the background
-    /// and refetched once for an unknown `kid`.
+    /// Keys from a JWKS URL (RFC 7517), fetched on first use (or by
+    /// [`warm_up`](TokenVerifier::warm_up)), cached, refreshed in the background and refetched
+    /// once for an unknown `kid`.
+    ///
+    /// The URL must be `https`, or plain `http` to a loopback host (`localhost`, `127.0.0.0/8`,
+    /// `::1`): keys injected on the path would let anyone mint accepted tokens.
+    ///
+    /// ```
+    /// use axum_bearer::JwtVerifier;
+    ///
+    /// assert!(JwtVerifier::builder().jwks_url("https://as.example/jwks").is_ok());
+    /// assert!(JwtVerifier::builder().jwks_url("http://127.0.0.1:9000/jwks").is_ok());
+    /// assert!(JwtVerifier::builder().jwks_url("http://as.example/jwks").is_err());
+    /// ```
     pub fn jwks_url(mut self, url: impl AsRef<str>) -> Result<Self, ConfigError> {
         let url = url.as_ref();
+        let refuse = |reason: &str| ConfigError::InvalidUrl {
+            what: "jwks",
+            url: url.escape_debug().to_string(),
+            reason: reason.into(),
+        };
         let parsed = url::Url::parse(url)
             .ok()
             .filter(|parsed| matches!(parsed.scheme(), "http" | "https"))
-            .ok_or_else(|| ConfigError::InvalidUrl {
-                what: "jwks",
-                url: url.escape_debug().to_string(),
-                reason: "not an absolute http(s) URL".into(),
-            })?;
+            .ok_or_else(|| refuse("not an absolute http(s) URL"))?;
+        if let Some(reason) = crate::verifier::jwks::transport_refusal(&parsed) {
+            return Err(refuse(reason));
+        }
         self.remote = Some(crate::verifier::jwks::Source::Url(parsed));
         Ok(self)
     }
@@ -586,20 +670,38 @@ impl JwtVerifierBuilder {
     /// (`/.well-known/oauth-authorization-server`), then OpenID Connect Discovery
     /// (`/.well-known/openid-configuration`); the document's `issuer` must equal `issuer`.
     /// Also sets [`issuer`](Self::issuer).
+    ///
+    /// The issuer must be `https`, or plain `http` on a loopback host (`localhost`,
+    /// `127.0.0.0/8`, `::1`), and so must the `jwks_uri` its metadata names: a discovered
+    /// `jwks_uri` over plain `http` to another host is refused before it is fetched, and
+    /// verification is then `Unavailable` (503).
+    ///
+    /// ```
+    /// use axum_bearer::JwtVerifier;
+    ///
+    /// assert!(JwtVerifier::builder().discover("https://as.example").is_ok());
+    /// assert!(JwtVerifier::builder().discover("http://localhost:9000").is_ok());
+    /// assert!(JwtVerifier::builder().discover("http://as.example").is_err());
+    /// ```
     pub fn discover(mut self, issuer: impl Into<String>) -> Result<Self, ConfigError> {
         let issuer = issuer.into();
+        let refuse = |reason: &str| ConfigError::InvalidUrl {
+            what: "issuer",
+            url: issuer.escape_debug().to_string(),
+            reason: reason.into(),
+        };
         let parsed = url::Url::parse(&issuer).ok().filter(|parsed| {
             matches!(parsed.scheme(), "http" | "https")
                 && parsed.query().is_none()
                 && parsed.fragment().is_none()
         });
-        if parsed.is_none() {
-            return Err(ConfigError::InvalidUrl {
-                what: "issuer",
-                url: issuer.escape_debug().to_string(),
-                reason: "an issuer is an http(s) URL without query or fragment (RFC 8414 §2)"
-                    .into(),
-            });
+        let Some(parsed) = parsed else {
+            return Err(refuse(
+                "an issuer is an http(s) URL without query or fragment (RFC 8414 §2)",
+            ));
+        };
+        if let Some(reason) = crate::verifier::jwks::transport_refusal(&parsed) {
+            return Err(refuse(reason));
         }
         self.remote = Some(crate::verifier::jwks::Source::Discover(issuer.clone()));
         self.issuer = Some(issuer);
@@ -614,6 +716,7 @@ impl JwtVerifierBuilder {
     }
 
     /// Least time between two fetches caused by unknown `kid`s or failures (default 10 s).
+    /// `Duration::MAX` means never again after the first.
     #[must_use]
     pub fn jwks_cooldown(mut self, cooldown: Duration) -> Self {
         self.timing.cooldown = cooldown;
@@ -622,6 +725,9 @@ impl JwtVerifierBuilder {
 
     /// How long keys stay fresh: `default` without `Cache-Control: max-age` (default 5 min),
     /// an advertised `max-age` clamped to `min..=max` (default 30 s to 24 h).
+    ///
+    /// An advertised `max-age` counts for at most 24 h whatever `max`: a server cannot pin its
+    /// keys for longer. `default` and `min` may be longer; `Duration::MAX` means never stale.
     #[must_use]
     pub fn jwks_refresh(mut self, default: Duration, min: Duration, max: Duration) -> Self {
         self.timing.default_max_age = default;
@@ -631,7 +737,8 @@ impl JwtVerifierBuilder {
     }
 
     /// The HTTP client for metadata and JWKS requests (default: reqwest with rustls and the
-    /// [`jwks_timeout`](Self::jwks_timeout)).
+    /// [`jwks_timeout`](Self::jwks_timeout), following up to 10 redirects that stay on `https`
+    /// or loopback). A client of your own follows its own redirect policy.
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);

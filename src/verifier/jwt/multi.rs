@@ -84,6 +84,27 @@ impl MultiIssuerVerifier {
     async fn route(&self, token: &str) -> Result<AccessToken, VerifyError> {
         self.pick(token)?.verify(token).await
     }
+
+    /// Warms every issuer up, one after the other in issuer order; `Unavailable` naming each
+    /// issuer that failed and why.
+    async fn warm_up_all(&self) -> Result<(), VerifyError> {
+        let mut issuers: Vec<_> = self.by_issuer.iter().collect();
+        issuers.sort_unstable_by_key(|(issuer, _)| issuer.as_str());
+        let mut failures = Vec::new();
+        for (issuer, verifier) in issuers {
+            match verifier.warm_up().await {
+                Ok(()) => {}
+                Err(VerifyError::Unavailable(reason)) => {
+                    failures.push(format!("issuer {issuer}: {reason}"));
+                }
+                Err(error) => failures.push(format!("issuer {issuer}: {error}")),
+            }
+        }
+        match failures.is_empty() {
+            true => Ok(()),
+            false => Err(VerifyError::unavailable(failures.join("; "))),
+        }
+    }
 }
 
 impl TokenVerifier for MultiIssuerVerifier {
@@ -96,6 +117,12 @@ impl TokenVerifier for MultiIssuerVerifier {
             Ok(verifier) => verifier.verify_ready(token),
             Err(error) => Some(Err(error)),
         }
+    }
+
+    /// Warms up every issuer's verifier (see [`JwtVerifier`'s](JwtVerifier#method.warm_up));
+    /// fails if any fails, naming each issuer that did.
+    fn warm_up(&self) -> impl Future<Output = Result<(), VerifyError>> + Send {
+        self.warm_up_all()
     }
 }
 

@@ -1,4 +1,5 @@
-//! Verification keys, each bound to exactly one algorithm (RFC 8725 §3.1).
+//! Verification keys, each bound to exactly one algorithm (RFC 8725 §3.1): the set a
+//! [`JwtVerifier`](crate::JwtVerifier) holds and a remote JWKS fills, read by both `jwt` and `jwks`.
 
 use std::{collections::HashMap, fmt, sync::Arc};
 
