@@ -14,20 +14,18 @@ async fn whoami(user: AuthenticatedUser) -> String {
 }
 
 async fn write(user: RequireScopes<Write>) -> String {
-    // Deref<Target = AuthenticatedUser>
+    // RequireScopes derefs to AuthenticatedUser.
     format!("written by {}\n", user.client_id())
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A development token, issued for this server's resource identifier (RFC 8707).
-    let verifier = StaticVerifier::new([AccessToken::new(
-        "dev-token",
-        "dev-client",
-        ["notes:read", "mcp:read"],
-    )
-    .with_resource("https://notes.example/api")]);
-    let auth = BearerAuth::new(verifier).resource_server_url("https://notes.example/api")?; // only tokens issued for this resource
+    let dev_token = AccessToken::new("dev-token", "dev-client", ["notes:read", "mcp:read"])
+        .with_resource("https://notes.example/api");
+    let verifier = StaticVerifier::new([dev_token]);
+    // Only tokens issued for this resource pass.
+    let auth = BearerAuth::new(verifier).resource_server_url("https://notes.example/api")?;
     let app = Router::new()
         .route("/whoami", get(whoami))
         .route("/notes", post(write))
