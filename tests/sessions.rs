@@ -102,7 +102,9 @@ async fn mcp(
             return (StatusCode::BAD_REQUEST, "Bad Request: Missing session ID").into_response();
         }
         let id = new_session_id();
-        owners.bind(id.clone(), requestor);
+        if let Err(error) = owners.bind(id.clone(), requestor) {
+            return (StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response();
+        }
         return (StatusCode::OK, [(SESSION_HEADER, id)], "created").into_response();
     };
     let Ok(id) = id.to_str() else {
@@ -471,7 +473,7 @@ async fn session_requires_the_credential_that_created_it() {
         // The API directly.
         let direct = SessionOwners::new();
         let id = new_session_id();
-        direct.bind(id.clone(), creator.clone());
+        direct.bind(id.clone(), creator.clone()).unwrap();
         assert_eq!(
             direct.check(&id, sender.as_ref()).is_ok(),
             case.allowed,
