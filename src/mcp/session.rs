@@ -83,7 +83,8 @@ pub const SESSION_STORE_UNAVAILABLE_BODY: &str =
 /// ```
 ///
 /// The default table is a [`SessionOwners`] with its default limits; give your own (bounded
-/// differently, or shared between instances) with [`with_store`](Self::with_store).
+/// differently, or shared between instances) with [`with_store`](Self::with_store) or
+/// [`with_shared_store`](Self::with_shared_store).
 pub struct SessionBindingLayer<St = SessionOwners> {
     store: Arc<St>,
 }
@@ -117,8 +118,13 @@ impl SessionBindingLayer {
 }
 
 impl<St: SessionStore> SessionBindingLayer<St> {
-    /// Binds sessions in `store`. Pass an `Arc` to keep a handle on it (to close sessions from
-    /// outside, to read its size).
+    /// Binds sessions in `store`.
+    pub fn with_store(store: St) -> Self {
+        Self::with_shared_store(Arc::new(store))
+    }
+
+    /// Binds sessions in a store you keep a handle on: to close sessions from outside, to read
+    /// its size.
     ///
     /// ```
     /// use std::{sync::Arc, time::Duration};
@@ -129,13 +135,11 @@ impl<St: SessionStore> SessionBindingLayer<St> {
     ///         .with_idle_timeout(Duration::from_secs(30 * 60))
     ///         .with_max_sessions(10_000),
     /// );
-    /// let layer = SessionBindingLayer::with_store(owners.clone());
+    /// let layer = SessionBindingLayer::with_shared_store(owners.clone());
     /// assert!(owners.is_empty());
     /// ```
-    pub fn with_store(store: St) -> Self {
-        Self {
-            store: Arc::new(store),
-        }
+    pub fn with_shared_store(store: Arc<St>) -> Self {
+        Self { store }
     }
 
     /// The store.
