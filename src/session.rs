@@ -4,6 +4,7 @@
 use std::{
     borrow::{Borrow, Cow},
     collections::{HashMap, HashSet},
+    fmt,
     future::Future,
     hash::Hash,
     sync::{
@@ -175,10 +176,20 @@ pub trait SessionStore: Send + Sync + 'static {
 /// table near 12 MiB. At the cap,
 /// [`bind`](Self::bind) returns [`SessionStoreError::Full`] once expired sessions have been
 /// dropped: the live ones stay, and the new session is refused (503 in the layer).
-#[derive(Debug)]
 pub struct SessionOwners {
     table: BoundedTable<Box<str>, Option<Arc<AuthorizationContext>>>,
     principals: RwLock<HashSet<Arc<AuthorizationContext>>>,
+}
+
+/// The limits and the number of live sessions; never the ids or the principals.
+impl fmt::Debug for SessionOwners {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionOwners")
+            .field("idle_timeout", &self.table.idle())
+            .field("max_sessions", &self.table.max)
+            .field("live_sessions", &self.table.live_len())
+            .finish()
+    }
 }
 
 impl Default for SessionOwners {

@@ -43,7 +43,7 @@ pub const SESSION_STORE_UNAVAILABLE_BODY: &str =
 /// For each request the layer:
 ///
 /// 1. works out the caller before anything else: the verified token's
-///    [`AuthorizationContext`], or "no principal" when the request has no bearer credentials.
+///    [`AuthorizationContext`](crate::AuthorizationContext), or "no principal" when the request has no bearer credentials.
 ///    It verifies the token itself if no guard has yet (once per request, shared with the
 ///    extractors), so credentials that are present but invalid get the profile's 401 (or 503),
 ///    never the anonymous principal;
@@ -63,8 +63,9 @@ pub const SESSION_STORE_UNAVAILABLE_BODY: &str =
 /// A store that fails ([`SessionStoreError::Unavailable`]) gets a 503 with
 /// [`SESSION_STORE_UNAVAILABLE_BODY`], never a request let through unchecked.
 ///
-/// Put it inside [`BearerAuth`](crate::BearerAuth) and inside any scope guard, right around the
-/// MCP service, so the guards' 401/403 come first and name their scopes:
+/// Put it inside [`BearerAuth`](crate::BearerAuth) (without it, every request gets the 500 of a
+/// missing layer) and inside any scope guard, right around the MCP service, so the guards'
+/// 401/403 come first and name their scopes:
 ///
 /// ```
 /// use axum::{Router, routing::any};
