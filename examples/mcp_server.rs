@@ -4,34 +4,29 @@
 //! - `/mcp` needs `mcp:read` (a runtime scope layer, the reference's `RequireAuthMiddleware`);
 //! - the `admin/reset` method steps up: it needs `mcp:write` too, and answers the 403 that tells
 //!   the client which scopes to ask for;
-//! - sessions (`mcp-session-id`) are bound to the principal that created them with
-//!   `SessionOwners`: another credential gets the same 404 as an unknown session.
+//! - sessions (`mcp-session-id`) are bound to the principal that created them by
+//!   `mcp::SessionBindingLayer`: another credential gets the same 404 as an unknown session, and
+//!   the handler only ever sees its own caller's sessions.
 //!
 //! It needs no setup: two random development tokens are printed with curl lines to try.
 //! `--spec` switches to `Profile::Spec` (RFC 6750 / MCP 2026-07-28 challenges).
 
-use std::{env, net::SocketAddr, sync::Arc};
+use std::{env, net::SocketAddr};
 
 use axum::{
     Json, Router,
-    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::post,
 };
 use axum_bearer::{
     AccessToken, AuthenticatedUser, BearerAuth, Profile, ProtectedResourceMetadata,
-    RequireScopesLayer, SessionOwners, StaticVerifier,
+    RequireScopesLayer, StaticVerifier, mcp::SessionBindingLayer,
 };
 use rand::{Rng, distr::Alphanumeric};
 use serde_json::{Value, json};
 
 const SESSION_HEADER: &str = "mcp-session-id";
-
-#[derive(Clone)]
-struct AppState {
-    sessions: Arc<SessionOwners>,
-}
 
 fn random(len: usize) -> String {
     rand::rng()
@@ -41,33 +36,20 @@ fn random(len: usize) -> String {
         .collect()
 }
 
-/// One JSON-RPC request on `/mcp`. `AuthenticatedUser` is already guaranteed by the route layer.
-async fn mcp(
-    State(state): State<AppState>,
-    user: AuthenticatedUser,
-    headers: HeaderMap,
-    Json(request): Json<Value>,
-) -> Response {
+/// One JSON-RPC request on `/mcp`. `AuthenticatedUser` is already guaranteed by the route layer,
+/// and a session id in the request by `SessionBindingLayer` to be the caller's own.
+async fn mcp(user: AuthenticatedUser, headers: HeaderMap, Json(request): Json<Value>) -> Response {
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let method = request
         .get("method")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let context = user.authorization_context();
 
     let session = match headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
-        Some(session) => {
-            // Every later request must come from the principal that created the session.
-            if let Err(not_found) = state.sessions.check(session, Some(&context)) {
-                return not_found.into_response();
-            }
-            session.to_owned()
-        }
-        None if method == "initialize" => {
-            let session = random(32);
-            state.sessions.bind(&session, Some(context.clone()));
-            session
-        }
+        // Checked by the layer: it was created by this caller.
+        Some(session) => session.to_owned(),
+        // Announcing it in the response binds it to this caller (the layer again).
+        None if method == "initialize" => random(32),
         None => {
             return (StatusCode::BAD_REQUEST, "mcp-session-id required").into_response();
         }
@@ -107,24 +89,12 @@ async fn mcp(
     response
 }
 
-/// Ends a session; only its creator may.
-async fn end_session(
-    State(state): State<AppState>,
-    user: AuthenticatedUser,
-    headers: HeaderMap,
-) -> Response {
-    let Some(session) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
-        return (StatusCode::BAD_REQUEST, "mcp-session-id required").into_response();
-    };
-    match state
-        .sessions
-        .check(session, Some(&user.authorization_context()))
-    {
-        Ok(()) => {
-            state.sessions.remove(session);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(not_found) => not_found.into_response(),
+/// Ends a session. Only its creator gets here (a stranger gets the layer's 404), and the layer
+/// forgets the session after this 204.
+async fn end_session(headers: HeaderMap) -> Response {
+    match headers.get(SESSION_HEADER) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => (StatusCode::BAD_REQUEST, "mcp-session-id required").into_response(),
     }
 }
 
@@ -157,15 +127,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .profile(profile)
         .protected_resource(&metadata)?; // resource_metadata and the resource check, from the document
 
-    let state = AppState {
-        sessions: Arc::new(SessionOwners::new()),
-    };
+    // Outermost first: BearerAuth, the scope guard, then session binding around the handlers.
     let app = Router::new()
         .route("/mcp", post(mcp).delete(end_session))
+        .route_layer(SessionBindingLayer::new())
         .route_layer(RequireScopesLayer::new(["mcp:read"])?)
         .layer(auth)
-        .merge(metadata.router())
-        .with_state(state);
+        .merge(metadata.router());
 
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#;
     let reset = r#"{"jsonrpc":"2.0","id":2,"method":"admin/reset"}"#;
@@ -187,6 +155,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("# 404: the writer may not use the reader's session");
     println!(
         "curl -i -X POST {resource} -H 'Authorization: Bearer {writer}' -H 'mcp-session-id: <id>' -H 'content-type: application/json' -d '{reset}'"
+    );
+    println!("# 204: the reader ends its session (the writer would get the same 404)");
+    println!(
+        "curl -i -X DELETE {resource} -H 'Authorization: Bearer {reader}' -H 'mcp-session-id: <id>'"
     );
     println!("Ctrl-C to stop.");
 

@@ -194,6 +194,7 @@ mod session;
 mod token;
 mod verifier;
 
+pub mod mcp;
 #[cfg(feature = "metadata")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metadata")))]
 pub mod metadata;
@@ -213,7 +214,10 @@ pub use scopes::{
     RequireScopes, RequireScopesFuture, RequireScopesLayer, RequireScopesService, ScopeSet,
     is_valid_scope_token, validate_scope_token,
 };
-pub use session::{SESSION_NOT_FOUND_BODY, SessionNotFound, SessionOwners};
+pub use session::{
+    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT, SESSION_NOT_FOUND_BODY, SessionCheck,
+    SessionNotFound, SessionOwners, SessionStore, SessionStoreError,
+};
 pub use token::AccessToken;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
