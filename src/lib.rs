@@ -97,9 +97,10 @@
 //!   configures the layer ([`BearerAuth::protected_resource`]), so the `resource_metadata` of every
 //!   401 is a URL the server answers.
 //! - **Sessions**: [`AuthenticatedUser::authorization_context`] gives the principal
-//!   `(client_id, issuer, subject)`; [`SessionOwners`] binds a session id to it, so a session is
-//!   only usable with the credential that created it (another principal gets the same 404 as an
-//!   unknown session).
+//!   `(client_id, issuer, subject)`. [`mcp::SessionBindingLayer`] binds each `Mcp-Session-Id` to it,
+//!   so a session is only usable with the credential that created it (another principal gets the
+//!   same 404 as an unknown session); [`mcp::StateHandles`] does the same for MCP 2026-07-28 state
+//!   handles; [`SessionOwners`] is the bounded in-memory [`SessionStore`] behind both ideas.
 //! - **Order of layers**: `BearerAuth` outermost, scope guards inside it (`route_layer`).
 //!
 //! # 6. Verifiers that ship with the crate
