@@ -249,6 +249,11 @@ pub use verifier::{FnVerifier, StaticVerifier, TokenVerifier, VerifyError, verif
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// The bound behind the "needs the `jwks` feature" compile error; not public API.
+#[cfg(all(feature = "jwt", not(feature = "jwks")))]
+#[doc(hidden)]
+pub use verifier::jwt::feature_hint::NeedsJwksFeature as __NeedsJwksFeature;
+
 /// Items the macros expand to; not public API.
 #[doc(hidden)]
 pub mod __private {

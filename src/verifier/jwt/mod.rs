@@ -745,3 +745,33 @@ impl JwtVerifierBuilder {
         self
     }
 }
+
+/// Without the `jwks` feature, `jwks_url` and `discover` still exist, so that calling them fails
+/// to compile with a message naming the feature instead of "no method named `discover`".
+#[cfg(not(feature = "jwks"))]
+impl JwtVerifierBuilder {
+    #[doc(hidden)]
+    pub fn jwks_url<U: feature_hint::NeedsJwksFeature>(self, _url: U) -> Result<Self, ConfigError> {
+        Ok(self)
+    }
+
+    #[doc(hidden)]
+    pub fn discover<I: feature_hint::NeedsJwksFeature>(
+        self,
+        _issuer: I,
+    ) -> Result<Self, ConfigError> {
+        Ok(self)
+    }
+}
+
+#[cfg(not(feature = "jwks"))]
+#[doc(hidden)]
+pub(crate) mod feature_hint {
+    /// Implemented by nothing: a bound that cannot hold, carrying the message.
+    #[diagnostic::on_unimplemented(
+        message = "`jwks_url` and `discover` need the `jwks` feature of axum-bearer",
+        label = "remote keys are behind a feature",
+        note = "enable it in Cargo.toml: axum-bearer = {{ version = \"0.1\", features = [\"jwks\"] }}"
+    )]
+    pub trait NeedsJwksFeature {}
+}
