@@ -164,7 +164,11 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn default_header(es: bool, no_kid: bool) -> Vec<u8> {
-    let (alg, kid) = if es { ("ES256", EC_KID) } else { ("HS256", HS_KID) };
+    let (alg, kid) = if es {
+        ("ES256", EC_KID)
+    } else {
+        ("HS256", HS_KID)
+    };
     if no_kid {
         format!(r#"{{"alg":"{alg}","typ":"at+jwt"}}"#).into_bytes()
     } else {
@@ -341,14 +345,20 @@ fn differential(token: &str, setup: &Setup, depth: u8) {
         let header = serde_json::to_vec(&stripped).expect("a map serialises");
         let normalised = sign(&header, &payload, es);
         assert!(
-            setup.verifier.verify_ready(&normalised).is_some_and(|r| r.is_ok()),
+            setup
+                .verifier
+                .verify_ready(&normalised)
+                .is_some_and(|r| r.is_ok()),
             "the crate refuses once members it does not read are dropped"
         );
         return differential(&normalised, setup, depth + 1);
     }
 
     // Class 2: a negative `nbf`.
-    let claims = access.claims.as_ref().expect("a JwtVerifier keeps the claims");
+    let claims = access
+        .claims
+        .as_ref()
+        .expect("a JwtVerifier keeps the claims");
     let negative_nbf = claims
         .get("nbf")
         .and_then(Value::as_f64)
@@ -361,7 +371,10 @@ fn differential(token: &str, setup: &Setup, depth: u8) {
         let header = serde_json::to_vec(&header).expect("a map serialises");
         let normalised = sign(&header, &payload, es);
         assert!(
-            setup.verifier.verify_ready(&normalised).is_some_and(|r| r.is_ok()),
+            setup
+                .verifier
+                .verify_ready(&normalised)
+                .is_some_and(|r| r.is_ok()),
             "the crate refuses once nbf is 0"
         );
         return differential(&normalised, setup, depth + 1);
