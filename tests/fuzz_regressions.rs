@@ -126,3 +126,73 @@ async fn duplicated_claims_from_the_fuzzer() {
         .unwrap();
     assert_eq!(accepted.scopes, ["ocp:read", "mcp:write"]);
 }
+
+/// The differences between `JwtVerifier` and `jsonwebtoken::decode` (same key, equivalent
+/// `Validation`) that SECURITY.md documents and the `jwt_differential` fuzz target allows: the
+/// two classes where the crate accepts what `jsonwebtoken` refuses, and some where it is
+/// stricter. A `jsonwebtoken` upgrade that changes one of them fails here.
+#[cfg(all(feature = "jwt", feature = "fuzzing"))]
+#[test]
+fn differences_with_jsonwebtoken_are_the_documented_ones() {
+    use axum_bearer::{
+        TokenVerifier,
+        jsonwebtoken::{Algorithm, DecodingKey, Validation, decode},
+    };
+    use serde_json::{Map, Value};
+
+    let verifier = jwt_support::verifier();
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&[jwt_support::ISSUER]);
+    validation.set_audience(&[jwt_support::AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    validation.validate_nbf = true;
+    validation.leeway = 60;
+    let key = DecodingKey::from_secret(jwt_support::SECRET).unwrap();
+    // (ours, jsonwebtoken's) verdicts: accepted or not.
+    let verdicts = |header: &str, payload: &str| {
+        let token = jwt_support::sign_raw(header, payload);
+        let ours = verifier.verify_ready(&token).expect("static keys").is_ok();
+        let theirs = decode::<Map<String, Value>>(&token, &key, &validation).is_ok();
+        (ours, theirs)
+    };
+    let header = jwt_support::HEADER;
+    let claims = jwt_support::claims("");
+    assert_eq!(verdicts(header, &claims), (true, true));
+
+    // Laxer, class 1: a header member the crate never reads, of another type or repeated.
+    for header in [
+        r#"{"alg":"HS256","typ":"at+jwt","kid":"k1","x5c":1}"#,
+        r#"{"alg":"HS256","typ":"at+jwt","kid":"k1","jwk":"a key?"}"#,
+        r#"{"alg":"HS256","typ":"at+jwt","kid":"k1","cty":"a","cty":"b"}"#,
+    ] {
+        assert_eq!(verdicts(header, &claims), (true, false), "{header}");
+    }
+    // Laxer, class 2: a negative nbf.
+    for nbf in ["-1", "-0.5"] {
+        let payload = jwt_support::claims(&format!(r#""nbf":{nbf}"#));
+        assert_eq!(verdicts(header, &payload), (true, false), "nbf {nbf}");
+    }
+
+    // Stricter: duplicate claim names (jsonwebtoken keeps the last unregistered one), an `iss`
+    // array, a `sub` that is not a string, the enum-map form of `alg`, a `typ` that is not a
+    // JWT's.
+    let duplicate = jwt_support::claims(r#""scope":"admin""#);
+    let iss_array = jwt_support::claims_without(&["iss"], r#""iss":["https://as.example"]"#);
+    let sub_number = jwt_support::claims_without(&["sub"], r#""sub":5"#);
+    for (header, payload) in [
+        (header, duplicate.as_str()),
+        (header, iss_array.as_str()),
+        (header, sub_number.as_str()),
+        (
+            r#"{"alg":{"HS256":null},"typ":"at+jwt","kid":"k1"}"#,
+            &claims,
+        ),
+        (r#"{"alg":"HS256","typ":"id+jwt","kid":"k1"}"#, &claims),
+    ] {
+        assert_eq!(
+            verdicts(header, payload),
+            (false, true),
+            "{header} {payload}"
+        );
+    }
+}
