@@ -158,8 +158,9 @@ type Scopes = Arc<[Box<str>]>;
 ///   `encoding/json` does, with Unicode folding: `METHOD`, `paramſ`); a `method` that is not a
 ///   string; and, when the table has rules for that operation's names or URIs, a `tools/call`,
 ///   `prompts/get` or `resources/read` whose `params` is not an object, or whose `params.name`
-///   (`params.uri`) is missing, not a string, repeated or spelt in another case. In a batch,
-///   one such member refuses the batch.
+///   (`params.uri`) is missing, not a string, repeated or spelt in another case; an array
+///   inside a batch (a server flattening batches would run its calls). In a batch, one such
+///   member refuses the batch.
 ///
 /// The layer never guesses: a body it accepts is one any of those readings sees as the same
 /// operations, and a body it cannot read is refused, never passed through with a smaller
@@ -1075,8 +1076,9 @@ impl<'de, 't> Visitor<'de> for Top<'t> {
         let mut outcome = self.outcome();
         while let Some(member) = seq.next_element_seed(Member)? {
             match member {
-                Some(message) => outcome.add(self.table.requirement(&message)),
-                None => outcome.add(Some(&self.table.default)),
+                Item::Message(message) => outcome.add(self.table.requirement(&message)),
+                Item::Nested => outcome.add(None),
+                Item::Other => outcome.add(Some(&self.table.default)),
             }
         }
         Ok(outcome)
@@ -1102,11 +1104,19 @@ impl<'t> Top<'t> {
     }
 }
 
-/// A member of a batch: a message, or `None` for any other value.
+/// A member of a batch.
+enum Item<'a> {
+    Message(Message<'a>),
+    /// An array: a batch inside the batch, which a server flattening batches would run.
+    Nested,
+    /// Any other value: no request.
+    Other,
+}
+
 struct Member;
 
 impl<'de> DeserializeSeed<'de> for Member {
-    type Value = Option<Message<'de>>;
+    type Value = Item<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
@@ -1114,24 +1124,28 @@ impl<'de> DeserializeSeed<'de> for Member {
 }
 
 impl<'de> Visitor<'de> for Member {
-    type Value = Option<Message<'de>>;
+    type Value = Item<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        read_message(map).map(Some)
+        read_message(map).map(Item::Message)
     }
 
-    visit_scalars!(Option<Message<'de>>);
-    visit_str_other!(Option<Message<'de>>);
-    visit_seq_other!(Option<Message<'de>>);
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_seq(seq)?;
+        Ok(Item::Nested)
+    }
+
+    visit_scalars!(Item<'de>);
+    visit_str_other!(Item<'de>);
 }
 
 impl Member {
-    fn other<'de>(&self) -> Option<Message<'de>> {
-        None
+    fn other<'de>(&self) -> Item<'de> {
+        Item::Other
     }
 }
 
