@@ -903,9 +903,12 @@ fn message() -> impl Strategy<Value = Vec<(&'static str, Val)>> {
     ])
     .prop_map(Val::Str);
     let member = prop_oneof![
-        4 => (Just("method"), prop_oneof![4 => method, 1 => leaf()]),
+        4 => (Just("method"), prop_oneof![4 => method.clone(), 1 => leaf()]),
         4 => (Just("params"), params()),
-        1 => (prop::sample::select(vec!["METHOD", "Method", "paramſ", "Params"]), params()),
+        1 => (
+            prop::sample::select(vec!["METHOD", "Method", "paramſ", "Params"]),
+            prop_oneof![method, params()],
+        ),
         1 => (prop::sample::select(vec!["id", "jsonrpc"]), leaf()),
     ];
     prop::collection::vec(member, 0..5)
