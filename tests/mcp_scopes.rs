@@ -185,10 +185,7 @@ async fn each_operation_kind_needs_its_own_scopes() {
         // An unknown tool needs the default.
         (tool("echo"), &["mcp:read"]),
         (
-            call(
-                "prompts/get",
-                serde_json::json!({"name": "secret_prompt"}),
-            ),
+            call("prompts/get", serde_json::json!({"name": "secret_prompt"})),
             &["mcp:read", "prompts:secret"],
         ),
         (
@@ -196,7 +193,10 @@ async fn each_operation_kind_needs_its_own_scopes() {
             &["mcp:read"],
         ),
         (
-            call("resources/read", serde_json::json!({"uri": "notes://index"})),
+            call(
+                "resources/read",
+                serde_json::json!({"uri": "notes://index"}),
+            ),
             &["notes:index"],
         ),
         (
@@ -251,7 +251,10 @@ async fn each_operation_kind_needs_its_own_scopes() {
     }
     // A rule is the full set, not added to the default: `notes:index` alone reads the index,
     // and nothing else.
-    let index = call("resources/read", serde_json::json!({"uri": "notes://index"}));
+    let index = call(
+        "resources/read",
+        serde_json::json!({"uri": "notes://index"}),
+    );
     assert_eq!(
         app.post(Some(INDEX_ONLY), index).await.status,
         StatusCode::OK
@@ -278,7 +281,10 @@ async fn a_method_rule_covers_the_names_no_rule_lists() {
         ["mcp:read", "mcp:admin"],
         "a tool rule wins over the method rule"
     );
-    let public = call("resources/read", serde_json::json!({"uri": "notes://public"}));
+    let public = call(
+        "resources/read",
+        serde_json::json!({"uri": "notes://public"}),
+    );
     assert_eq!(
         scopes.required_for_body(public.as_bytes()).unwrap(),
         ["mcp:read", "resources:read"]
@@ -401,7 +407,10 @@ async fn the_service_sees_the_verified_user_without_a_second_verification() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         *app.seen.users.lock().unwrap(),
-        [Some("client-admin".to_owned()), Some("client-read".to_owned())]
+        [
+            Some("client-admin".to_owned()),
+            Some("client-read".to_owned())
+        ]
     );
     assert_eq!(app.verifier.calls(), 2, "one verification per request");
 }
@@ -442,7 +451,12 @@ async fn bodies_that_are_not_json_rpc_pass_through_untouched() {
     ];
     for body in bodies {
         let reply = app.post(Some(READ), Bytes::from_static(body)).await;
-        assert_eq!(reply.status, StatusCode::OK, "{body:?}: {}", reply.summary());
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{body:?}: {}",
+            reply.summary()
+        );
         assert_eq!(app.last_body(), body, "byte-identical");
         let reply = app.post(Some(NONE), Bytes::from_static(body)).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{body:?}");
@@ -479,7 +493,7 @@ struct Chunks {
 }
 
 impl Chunks {
-    fn new(frames: impl IntoIterator<Item = Bytes>) -> (Body, Arc<AtomicUsize>) {
+    fn body(frames: impl IntoIterator<Item = Bytes>) -> (Body, Arc<AtomicUsize>) {
         let polled = Arc::new(AtomicUsize::new(0));
         let body = Self {
             frames: frames.into_iter().collect(),
@@ -507,7 +521,7 @@ async fn bodies_over_the_cap_get_413_without_being_read() {
     let app = App::new(Profile::Spec, table().max_body_size(1024));
 
     // A Content-Length over the cap: 413 before a single frame is read.
-    let (body, polled) = Chunks::new([Bytes::from(vec![b' '; 2048])]);
+    let (body, polled) = Chunks::body([Bytes::from(vec![b' '; 2048])]);
     let request = Request::post("/mcp")
         .header(header::AUTHORIZATION, bearer(ALL))
         .header(header::CONTENT_LENGTH, "2048")
@@ -520,7 +534,7 @@ async fn bodies_over_the_cap_get_413_without_being_read() {
     assert_eq!(polled.load(Ordering::SeqCst), 0);
 
     // A chunked body growing over the cap: 413 once it does, the rest never read.
-    let (body, polled) = Chunks::new((0..100).map(|_| Bytes::from(vec![b' '; 300])));
+    let (body, polled) = Chunks::body((0..100).map(|_| Bytes::from(vec![b' '; 300])));
     let reply = app.post(Some(ALL), body).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.text(), BODY_TOO_LARGE_BODY);
@@ -536,10 +550,10 @@ async fn bodies_over_the_cap_get_413_without_being_read() {
         .chunks(100)
         .map(Bytes::copy_from_slice)
         .collect::<Vec<_>>();
-    let (body, _) = Chunks::new(frames.clone());
+    let (body, _) = Chunks::body(frames.clone());
     let reply = app.post(Some(READ), body).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "the call was read");
-    let (body, _) = Chunks::new(frames);
+    let (body, _) = Chunks::body(frames);
     let reply = app.post(Some(ADMIN), body).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(app.last_body(), padded.as_bytes());
@@ -553,7 +567,9 @@ async fn an_encoded_body_is_refused() {
     let request = Request::post("/mcp")
         .header(header::AUTHORIZATION, bearer(ALL))
         .header(header::CONTENT_ENCODING, "gzip")
-        .body(Body::from(&b"\x1f\x8b compressed bytes without a brace"[..]))
+        .body(Body::from(
+            &b"\x1f\x8b compressed bytes without a brace"[..],
+        ))
         .unwrap();
     let reply = send(&app.router, request).await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -569,7 +585,11 @@ async fn an_encoded_body_is_refused() {
 #[tokio::test]
 async fn content_type_is_never_trusted() {
     let app = App::spec();
-    for content_type in ["text/plain", "application/x-www-form-urlencoded", "nonsense"] {
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "nonsense",
+    ] {
         let request = Request::post("/mcp")
             .header(header::AUTHORIZATION, bearer(READ))
             .header(header::CONTENT_TYPE, content_type)
@@ -607,9 +627,9 @@ fn hostile_bodies() -> Vec<(&'static str, Vec<u8>, Expect)> {
         // Numbers and ids the layer never decodes.
         ("huge exponent id", s(format!(r#"{{"id":1e999999,{wipe}}}"#)), Wipe),
         ("10k-digit id", s(format!(r#"{{"id":{},{wipe}}}"#, "9".repeat(10_000))), Wipe),
-        ("huge number in arguments", s(format!(r#"{{"method":"tools/call","params":{{"name":"wipe","arguments":{{"n":-1e400}}}}}}"#)), Wipe),
+        ("huge number in arguments", s(r#"{"method":"tools/call","params":{"name":"wipe","arguments":{"n":-1e400}}}"#.into()), Wipe),
         ("deep nesting in arguments", s(format!(r#"{{"method":"tools/call","params":{{"name":"wipe","arguments":{deep_open}{deep_close}}}}}"#)), Wipe),
-        ("lone surrogate in arguments", s(format!(r#"{{"method":"tools/call","params":{{"name":"wipe","arguments":{{"s":"\ud800"}}}}}}"#)), Wipe),
+        ("lone surrogate in arguments", s(r#"{"method":"tools/call","params":{"name":"wipe","arguments":{"s":"\ud800"}}}"#.into()), Wipe),
         // Numbers the layer must decode.
         ("params as an out-of-range number", s(r#"{"method":"tools/call","params":1e400}"#.into()), Malformed),
         // Nesting.
@@ -658,7 +678,7 @@ fn hostile_bodies() -> Vec<(&'static str, Vec<u8>, Expect)> {
         ("name null", s(r#"{"method":"tools/call","params":{"name":null}}"#.into()), Ambiguous),
         ("name an array", s(r#"{"method":"tools/call","params":{"name":["wipe"]}}"#.into()), Ambiguous),
         ("uri a number", s(r#"{"method":"resources/read","params":{"uri":7}}"#.into()), Ambiguous),
-        ("one ambiguous member in a batch", s(format!(r#"[{{"method":"tools/list"}},{{"method":"tools/call","params":{{"name":"echo","name":"wipe"}}}}]"#)), Ambiguous),
+        ("one ambiguous member in a batch", s(r#"[{"method":"tools/list"},{"method":"tools/call","params":{"name":"echo","name":"wipe"}}]"#.into()), Ambiguous),
     ]
 }
 
@@ -786,8 +806,14 @@ fn a_deserialised_configuration_is_validated_like_the_builder() {
             tool("echo"),
             call("logging/setLevel", serde_json::json!({})),
             call("prompts/get", serde_json::json!({"name": "secret_prompt"})),
-            call("resources/read", serde_json::json!({"uri": "notes://index"})),
-            call("resources/read", serde_json::json!({"uri": "notes://private/vault/k"})),
+            call(
+                "resources/read",
+                serde_json::json!({"uri": "notes://index"}),
+            ),
+            call(
+                "resources/read",
+                serde_json::json!({"uri": "notes://private/vault/k"}),
+            ),
         ]
         .map(String::into_bytes),
     );
@@ -939,13 +965,14 @@ impl Reading {
     }
 
     fn pick<'a>(self, members: &'a [(&'static str, Val)], name: &str) -> Option<&'a Val> {
-        let mut found = members
+        let found: Vec<&Val> = members
             .iter()
             .filter(|(key, _)| self.matches(key, name))
-            .map(|(_, value)| value);
+            .map(|(_, value)| value)
+            .collect();
         match self {
-            Self::FirstWins => found.next(),
-            _ => found.last(),
+            Self::FirstWins => found.first().copied(),
+            _ => found.last().copied(),
         }
     }
 }

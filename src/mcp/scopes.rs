@@ -53,7 +53,8 @@ pub const AMBIGUOUS_REQUEST_BODY: &str =
     r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request"}}"#;
 
 /// The body of the 413 for a body over the cap (content type `application/json`).
-pub const BODY_TOO_LARGE_BODY: &str = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Request body too large"}}"#;
+pub const BODY_TOO_LARGE_BODY: &str =
+    r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Request body too large"}}"#;
 
 /// The body of the 415 for a request body with a `Content-Encoding` (content type
 /// `application/json`).
@@ -639,7 +640,9 @@ impl<F> fmt::Debug for OperationScopesFuture<F> {
             State::Refused { .. } => "Refused",
             State::Waiting { .. } => "Waiting",
         };
-        f.debug_tuple("OperationScopesFuture").field(&state).finish()
+        f.debug_tuple("OperationScopesFuture")
+            .field(&state)
+            .finish()
     }
 }
 
@@ -695,11 +698,7 @@ impl Table {
             return Some(self.method_rule(method));
         }
         match key {
-            Field::Str(name) => Some(
-                rules
-                    .get(name.as_ref())
-                    .unwrap_or(self.method_rule(method)),
-            ),
+            Field::Str(name) => Some(rules.get(name.as_ref()).unwrap_or(self.method_rule(method))),
             _ => None,
         }
     }
@@ -1162,10 +1161,7 @@ mod tests {
 
     #[test]
     fn keys_fold_like_go() {
-        assert!(matches!(
-            classify_key("method", &["method"]),
-            Key::Exact(0)
-        ));
+        assert!(matches!(classify_key("method", &["method"]), Key::Exact(0)));
         for variant in ["METHOD", "Method", "metHod", "paramſ", "naMe"] {
             assert!(
                 matches!(
