@@ -24,8 +24,8 @@ use axum::{
 use axum_bearer::{
     AccessToken, AuthenticatedUser, BearerAuth, Profile, RequireScopesLayer,
     mcp::{
-        AMBIGUOUS_REQUEST_BODY, BODY_TOO_LARGE_BODY, DEFAULT_MAX_BODY_SIZE, OperationScopes,
-        PARSE_ERROR_BODY, UNSUPPORTED_ENCODING_BODY, UnclearOperation,
+        AMBIGUOUS_REQUEST_BODY, BODY_READ_FAILED_BODY, BODY_TOO_LARGE_BODY, DEFAULT_MAX_BODY_SIZE,
+        OperationScopes, PARSE_ERROR_BODY, UNSUPPORTED_ENCODING_BODY, UnclearOperation,
     },
 };
 use common::{METADATA_URL, Recording, Reply, bearer, send};
@@ -559,6 +559,94 @@ async fn bodies_over_the_cap_get_413_without_being_read() {
     assert_eq!(app.last_body(), padded.as_bytes());
 
     assert_eq!(DEFAULT_MAX_BODY_SIZE, 1024 * 1024);
+}
+
+/// A body that fails after its first frame (a connection reset mid-upload).
+struct Failing(bool);
+
+impl http_body::Body for Failing {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if std::mem::replace(&mut self.0, true) {
+            return Poll::Ready(Some(Err(std::io::Error::other("connection reset"))));
+        }
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"{\"method\":")))))
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_fails_while_read_gets_400() {
+    let app = App::spec();
+    let reply = app.post(Some(ALL), Body::new(Failing(false))).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.text(), BODY_READ_FAILED_BODY);
+    assert_eq!(reply.content_type(), Some("application/json"));
+    assert_eq!(app.calls(), 0);
+}
+
+/// Sends raw HTTP/1.1 bytes to a real server on 127.0.0.1 and reads the whole answer (the
+/// requests say `Connection: close`).
+async fn raw_http(router: Router, request: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(&request).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    server.abort();
+    read.expect("the server answered").expect("read");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn over_the_cap_through_a_real_server() {
+    let app = App::new(Profile::Spec, table().max_body_size(1024));
+    let head = |framing: &str| {
+        format!(
+            "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {ALL}\r\n\
+             content-type: application/json\r\nconnection: close\r\n{framing}\r\n"
+        )
+    };
+
+    // Chunked, growing over the cap frame by frame.
+    let mut request = head("transfer-encoding: chunked\r\n").into_bytes();
+    for _ in 0..6 {
+        request.extend_from_slice(format!("12c\r\n{}\r\n", " ".repeat(300)).as_bytes());
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    let answer = raw_http(app.router.clone(), request).await;
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(answer.ends_with(BODY_TOO_LARGE_BODY), "{answer}");
+
+    // A Content-Length over the cap: refused without the body ever being sent.
+    let request = head("content-length: 1000000\r\n").into_bytes();
+    let answer = raw_http(app.router.clone(), request).await;
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+
+    // Chunked within the cap: read, checked, forwarded whole.
+    let call = tool("wipe");
+    let mut request = head("transfer-encoding: chunked\r\n").into_bytes();
+    for part in call.as_bytes().chunks(10) {
+        request.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        request.extend_from_slice(part);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    let answer = raw_http(app.router.clone(), request).await;
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert_eq!(app.last_body(), call.as_bytes());
+    assert_eq!(app.calls(), 1);
 }
 
 #[tokio::test]

@@ -17,13 +17,14 @@ use axum_core::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
+use bytes::BytesMut;
 use http::{
     HeaderMap, HeaderValue, Request, StatusCode,
     header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE},
     request::Parts,
 };
 use http_body::Body as HttpBody;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use pin_project_lite::pin_project;
 use serde::{
     Deserialize,
@@ -566,14 +567,54 @@ where
     if declared_over {
         return Err(too_large());
     }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+    if body.size_hint().lower() > max as u64 {
+        return Err(too_large());
+    }
+    match read_capped(body, max).await {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(too_large()),
         Err(error) => {
+            let error: BoxError = error.into();
             tracing::debug!(%error, "could not read an MCP request body");
             Err(json_error(StatusCode::BAD_REQUEST, BODY_READ_FAILED_BODY))
         }
     }
+}
+
+/// The data of `body`, `None` as soon as it grows over `max` bytes (the rest is never read).
+/// A body of one frame (the usual case) is returned as it is, without a copy; several frames
+/// are copied once into one buffer. Trailers are dropped.
+async fn read_capped<B>(body: B, max: usize) -> Result<Option<Bytes>, B::Error>
+where
+    B: HttpBody<Data = Bytes>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        len = len.saturating_add(data.len());
+        if len > max {
+            return Ok(None);
+        }
+        match (&mut joined, first.take()) {
+            (Some(joined), _) => joined.extend_from_slice(&data),
+            (None, None) => first = Some(data),
+            (None, Some(earlier)) => {
+                let mut buffer = BytesMut::with_capacity(len);
+                buffer.extend_from_slice(&earlier);
+                buffer.extend_from_slice(&data);
+                joined = Some(buffer);
+            }
+        }
+    }
+    Ok(match joined {
+        Some(joined) => Some(joined.freeze()),
+        None => Some(first.unwrap_or_default()),
+    })
 }
 
 fn too_large() -> Response {
@@ -836,17 +877,25 @@ enum Key {
 
 fn classify_key(key: &str, names: &[&str]) -> Key {
     for (i, name) in names.iter().enumerate() {
-        if key == *name {
-            return Key::Exact(i);
-        }
-        let mut chars = key.chars();
-        let folds = name.bytes().all(|letter| {
-            chars
-                .next()
-                .is_some_and(|c| !c.is_ascii() || c.eq_ignore_ascii_case(&char::from(letter)))
-        }) && chars.next().is_none();
-        if folds {
-            return Key::Variant(i);
+        if key.len() == name.len() {
+            // A non-ASCII character takes two bytes or more, so a key of the same length can
+            // only fold to `name` if it is ASCII.
+            if key == *name {
+                return Key::Exact(i);
+            }
+            if key.eq_ignore_ascii_case(name) {
+                return Key::Variant(i);
+            }
+        } else if key.len() > name.len() && !key.is_ascii() {
+            let mut chars = key.chars();
+            let folds = name.bytes().all(|letter| {
+                chars
+                    .next()
+                    .is_some_and(|c| !c.is_ascii() || c.eq_ignore_ascii_case(&char::from(letter)))
+            }) && chars.next().is_none();
+            if folds {
+                return Key::Variant(i);
+            }
         }
     }
     Key::Other
