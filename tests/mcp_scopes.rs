@@ -849,6 +849,13 @@ fn unreadable_names_only_matter_when_a_rule_reads_them() {
             "{body}"
         );
     }
+    // Nor do odd `params` of a method no rule reads them for.
+    assert_eq!(
+        table()
+            .required_for_body(br#"{"method":"tools/list","Params":5,"params":[1]}"#)
+            .unwrap(),
+        ["mcp:read"]
+    );
     // The method itself is always read strictly.
     assert_eq!(
         scopes.required_for_body(br#"{"method":"tools/call","METHOD":"ping"}"#),

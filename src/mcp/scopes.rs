@@ -119,7 +119,8 @@ type Scopes = Arc<[Box<str>]>;
 ///      decompress outside this layer);
 ///    - a `Content-Length` over [`max_body_size`](Self::max_body_size) gets a 413 with
 ///      [`BODY_TOO_LARGE_BODY`] before anything is read, and so does a body that grows over it
-///      while read: the layer never holds more than the cap;
+///      while read (the rest is never read): the layer holds at most the cap, plus the one
+///      frame that crossed it;
 ///    - a body that fails while read gets a 400 with [`BODY_READ_FAILED_BODY`].
 /// 2. The body's operations are worked out (below), which can refuse it with a 400.
 /// 3. The caller is authenticated (once per request, shared with the extractors, so the MCP
@@ -144,8 +145,8 @@ type Scopes = Arc<[Box<str>]>;
 ///
 /// - One leading UTF-8 byte-order mark is skipped (as servers that strip it read the body;
 ///   rmcp refuses it). The bytes forwarded keep it.
-/// - A body without any `{` byte holds no JSON object in any encoding or JSON dialect, so no
-///   JSON-RPC request: it needs the default and goes to the inner service untouched (an empty
+/// - A body without any `{` byte (0x7B, in UTF-8, UTF-16 and UTF-32 alike) holds no JSON
+///   object in any JSON dialect, so no JSON-RPC request: it needs the default and goes to the inner service untouched (an empty
 ///   body, plain text, `[1, 2]`, truncated JSON without an object…), which owns the JSON-RPC
 ///   error it answers.
 /// - Any other body must be UTF-8 JSON as [`serde_json`] reads it (the parser rmcp uses), with
@@ -155,14 +156,17 @@ type Scopes = Arc<[Box<str>]>;
 ///   Values the requirement does not depend on (`id`, `arguments`, `_meta`…) are skipped
 ///   without being decoded: a huge `id` does not make a call unreadable here.
 /// - Well-formed JSON whose operation is ambiguous gets a 400 with [`AMBIGUOUS_REQUEST_BODY`]:
-///   a message with `method` twice (parsers keep the first, the last, or fail), or a member
-///   name that another parser could match case-insensitively to `method` or `params` (Go's
-///   `encoding/json` does, with Unicode folding: `METHOD`, `paramſ`); a `method` that is not a
-///   string; and, when the table has rules for that operation's names or URIs, a `tools/call`,
-///   `prompts/get` or `resources/read` whose `params` is not an object, or whose `params.name`
-///   (`params.uri`) is missing, not a string, repeated or spelt in another case; an array
-///   inside a batch (a server flattening batches would run its calls). In a batch, one such
-///   member refuses the batch.
+///   - `method` twice (parsers keep the first, the last, or fail), or under a name another
+///     parser could match to it case-insensitively (Go's `encoding/json` does, with Unicode
+///     folding: `METHOD`, `Method`, a `K` or `ſ` for its ASCII letter);
+///   - a `method` that is not a string;
+///   - when the table has rules for that operation's names (URIs): a `tools/call`,
+///     `prompts/get` or `resources/read` whose `params` is repeated, spelt in another case
+///     (`Params`, `paramſ`) or not an object (JSON-RPC allows positional parameters), or whose
+///     `params.name` (`params.uri`) is missing, not a string, repeated or spelt in another case;
+///   - an array inside a batch (a server flattening batches would run its calls).
+///
+///   In a batch, one such member refuses the batch.
 ///
 /// The layer never guesses: a body it accepts is one any of those readings sees as the same
 /// operations, and a body it cannot read is refused, never passed through with a smaller
