@@ -1,5 +1,17 @@
-//! What only MCP servers need: binding `Mcp-Session-Id` to the principal that created it, and
-//! state handles bound to the caller.
+//! What only MCP servers need: scopes per MCP operation, binding `Mcp-Session-Id` to the
+//! principal that created it, and state handles bound to the caller.
+//!
+//! # Scopes per operation
+//!
+//! An MCP server is one HTTP route, but its operations need different scopes: a tool that
+//! deletes needs more than `tools/list`. [`OperationScopes`] is a layer that reads each request's
+//! JSON-RPC body (single or batch, with a size cap), works out the operations (method, tool name,
+//! prompt name, resource URI or URI prefix) and requires each one's full set of scopes, answering
+//! the profile's 401/403 — in `Profile::Spec` the 403 names every scope the operation needs, so
+//! clients step up. It verifies the token itself, so the MCP service's tools see the
+//! [`AuthenticatedUser`](crate::AuthenticatedUser) with [`BearerAuth`](crate::BearerAuth) alone,
+//! and it refuses (400) the bodies another JSON parser could read as a different operation.
+//! Put it inside `BearerAuth` and outside [`SessionBindingLayer`].
 //!
 //! # Which to use when
 //!
@@ -16,8 +28,15 @@
 //! `(client_id, issuer, subject)`; its [`principal_key`](crate::AuthorizationContext::principal_key)
 //! is byte-identical to the Python SDK's `authenticated_principal`.
 
+mod scopes;
 mod session;
 mod state_handle;
+
+pub use scopes::{
+    AMBIGUOUS_REQUEST_BODY, BODY_READ_FAILED_BODY, BODY_TOO_LARGE_BODY, DEFAULT_MAX_BODY_SIZE,
+    OperationScopes, OperationScopesFuture, OperationScopesService, PARSE_ERROR_BODY,
+    UNSUPPORTED_ENCODING_BODY, UnclearOperation,
+};
 
 pub use session::{
     MCP_SESSION_ID, SESSION_STORE_UNAVAILABLE_BODY, SESSIONS_FULL_BODY, SessionBindingFuture,
