@@ -69,8 +69,7 @@ impl Reply {
                 .lines()
                 .filter_map(|line| line.strip_prefix("data:"))
                 .map(str::trim)
-                .filter(|data| data.starts_with('{'))
-                .next_back()
+                .rfind(|data| data.starts_with('{'))
                 .unwrap_or_else(|| panic!("no JSON event: {}\n{}", self.head, self.body)),
         };
         serde_json::from_str(text)
