@@ -223,8 +223,9 @@ impl AuthenticatedUser {
     /// The user already authenticated on this request, if any: for code that sees the request's
     /// extensions rather than its extractors (an `rmcp` tool, a tower service).
     ///
-    /// `None` when no guard or extractor has verified a token on this request yet, or when the
-    /// token was refused.
+    /// `None` when nothing has verified a token on this request yet (no guard or extractor
+    /// asked, and [`BearerAuth::verify_eagerly`](crate::BearerAuth::verify_eagerly) is off), or
+    /// when the token was refused.
     pub fn from_extensions(extensions: &Extensions) -> Option<Self> {
         match extensions.get::<AuthSlot>()?.outcome.as_ref()? {
             Outcome::User(user) => Some(user.clone()),

@@ -19,7 +19,7 @@
 //! # The caller in rmcp tools (feature `rmcp`)
 //!
 //! With the feature `rmcp`, an rmcp `#[tool]` (or `#[prompt]`) handler declares
-//! `user: AuthenticatedUser` as a parameter, or [`OptionalUser`] where anonymous calls are
+//! `user: AuthenticatedUser` as a parameter, or `OptionalUser` where anonymous calls are
 //! allowed: rmcp's own `FromContextPart` reads the caller from the HTTP request rmcp's
 //! streamable-HTTP server hands to the call. rmcp extracts synchronously, so the token must be
 //! verified before rmcp runs: [`BearerAuth::verify_eagerly`](crate::BearerAuth::verify_eagerly)
