@@ -71,13 +71,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut dev = None;
     let app = if let Some(endpoint) = var("INTROSPECTION_URL") {
-        let mut builder = IntrospectionVerifier::builder(&endpoint)?;
-        if let (Some(id), Some(secret)) = (
+        let builder = IntrospectionVerifier::builder(&endpoint)?;
+        let builder = match (
             var("INTROSPECTION_CLIENT_ID"),
             var("INTROSPECTION_CLIENT_SECRET"),
         ) {
-            builder = builder.client_secret_basic(id, secret);
-        }
+            (Some(id), Some(secret)) => builder.client_secret_basic(id, secret),
+            (None, None) => builder.no_client_authentication(),
+            _ => {
+                return Err(
+                    "set both INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET, or neither"
+                        .into(),
+                );
+            }
+        };
         let verifier = CachedVerifier::new(builder.build()?);
         warm_up(&verifier).await;
         println!("tokens: introspected at {endpoint}");
