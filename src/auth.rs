@@ -2,19 +2,22 @@
 
 use std::{
     fmt,
+    future::Future,
+    pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
 
-use http::Request;
+use http::{Request, request::Parts};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::{
     ConfigError, Profile, TokenVerifier,
     config::{Config, Prebuilt},
-    extract::AuthSlot,
+    extract::{AuthSlot, settle_later, settle_now},
     rejection,
     resource::{ResourceUrl, validate_header_url},
     scopes::{ScopeHierarchy, validate_scope_token},
@@ -32,6 +35,8 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 /// when an [`AuthenticatedUser`](crate::AuthenticatedUser), a [`RequireScopes`](crate::RequireScopes)
 /// or a [`RequireScopesLayer`](crate::RequireScopesLayer) first asks for it, and then at most once
 /// per request. Routes that ask for nothing stay public.
+/// [`verify_eagerly`](Self::verify_eagerly) verifies before the inner service runs instead, for
+/// code that reads the user synchronously (an rmcp tool).
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -78,6 +83,7 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct BearerAuth {
     config: Arc<Config>,
+    eager: bool,
 }
 
 impl BearerAuth {
@@ -101,6 +107,7 @@ impl BearerAuth {
         config.prebuilt = rejection::prebuild(&config);
         Self {
             config: Arc::new(config),
+            eager: false,
         }
     }
 
@@ -192,6 +199,46 @@ impl BearerAuth {
         self.with(|config| config.max_token_len = max)
     }
 
+    /// Verifies the token of every request before calling the inner service, instead of when an
+    /// extractor or guard first asks, and memoises the outcome for them as usual.
+    ///
+    /// It never refuses a request by itself: a route that asks for nothing stays public, and
+    /// invalid credentials are reported by whatever asks for the user (an extractor or guard
+    /// gets the usual 401/403/503). What it adds is that the outcome is known before the inner
+    /// service runs, so code that can only read the user synchronously from the request's
+    /// extensions sees it: [`AuthenticatedUser::from_extensions`](crate::AuthenticatedUser::from_extensions),
+    /// and (feature `rmcp`) an rmcp tool that declares `user: AuthenticatedUser`, with
+    /// `BearerAuth` alone and no guard.
+    ///
+    /// The cost: every request with credentials is verified, public routes included. When the
+    /// verifier answers at once (static tokens, a cache hit, a JWT with known keys) nothing else
+    /// changes; when it has to wait (an introspection call, a key fetch), the inner service is
+    /// called when it has answered, from one boxed future. Off (the default), requests take
+    /// the lazy path unchanged.
+    ///
+    /// ```
+    /// use axum::{Router, http::Request, routing::get};
+    /// use axum_bearer::{AccessToken, AuthenticatedUser, BearerAuth, StaticVerifier};
+    ///
+    /// // A handler that only sees the request, not the extractors.
+    /// async fn whoami(request: Request<axum::body::Body>) -> String {
+    ///     match AuthenticatedUser::from_extensions(request.extensions()) {
+    ///         Some(user) => user.client_id().to_owned(),
+    ///         None => "anonymous".into(),
+    ///     }
+    /// }
+    ///
+    /// let verifier = StaticVerifier::new([AccessToken::new("dev-token", "dev-client", ["mcp:read"])]);
+    /// let app: Router = Router::new()
+    ///     .route("/whoami", get(whoami))
+    ///     .layer(BearerAuth::new(verifier).verify_eagerly());
+    /// ```
+    #[must_use]
+    pub fn verify_eagerly(mut self) -> Self {
+        self.eager = true;
+        self
+    }
+
     /// The configured profile.
     #[deprecated(
         since = "0.1.1",
@@ -217,6 +264,7 @@ impl fmt::Debug for BearerAuth {
             .field("hierarchy", &config.hierarchy)
             .field("leeway_secs", &config.leeway_secs)
             .field("max_token_len", &config.max_token_len)
+            .field("eager", &self.eager)
             .finish_non_exhaustive()
     }
 }
@@ -228,41 +276,129 @@ impl<S> Layer<S> for BearerAuth {
         BearerAuthService {
             inner,
             config: self.config.clone(),
+            eager: self.eager,
         }
     }
 }
 
-/// The service of [`BearerAuth`]: hands the configuration to the request, then calls `S`.
+/// The service of [`BearerAuth`]: hands the configuration to the request (and, with
+/// [`BearerAuth::verify_eagerly`], verifies its token), then calls `S`.
 #[derive(Clone)]
 pub struct BearerAuthService<S> {
     inner: S,
     config: Arc<Config>,
+    eager: bool,
 }
 
 impl<S: fmt::Debug> fmt::Debug for BearerAuthService<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BearerAuthService")
             .field("inner", &self.inner)
+            .field("eager", &self.eager)
             .finish_non_exhaustive()
     }
 }
 
 impl<S, B> Service<Request<B>> for BearerAuthService<S>
 where
-    S: Service<Request<B>>,
+    S: Service<Request<B>> + Clone,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = BearerAuthFuture<S::Future, S, B>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         request
             .extensions_mut()
             .insert(AuthSlot::new(self.config.clone()));
-        self.inner.call(request)
+        if !self.eager {
+            return BearerAuthFuture::inner(self.inner.call(request));
+        }
+        let (mut parts, body) = request.into_parts();
+        if settle_now(&mut parts) {
+            return BearerAuthFuture::inner(self.inner.call(Request::from_parts(parts, body)));
+        }
+        // The clone is not ready, the original is: keep the ready one for this call.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        BearerAuthFuture {
+            state: State::Verifying {
+                parts: Box::pin(settle_later(parts)),
+                rest: Some((inner, body)),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`BearerAuthService`]: the inner service's, after (with
+    /// [`BearerAuth::verify_eagerly`] and a verifier that has to wait) the verification.
+    pub struct BearerAuthFuture<F, S, B> {
+        #[pin]
+        state: State<F, S, B>,
+    }
+}
+
+pin_project! {
+    #[project = Projection]
+    enum State<F, S, B> {
+        // The inner service's future.
+        Inner { #[pin] future: F },
+        // Verifying eagerly; then the inner service (kept ready) is called with the body.
+        Verifying {
+            parts: Pin<Box<dyn Future<Output = Parts> + Send>>,
+            rest: Option<(S, B)>,
+        },
+    }
+}
+
+impl<F, S, B> BearerAuthFuture<F, S, B> {
+    #[inline]
+    fn inner(future: F) -> Self {
+        Self {
+            state: State::Inner { future },
+        }
+    }
+}
+
+impl<F, S, B> Future for BearerAuthFuture<F, S, B>
+where
+    S: Service<Request<B>, Future = F>,
+    F: Future<Output = Result<S::Response, S::Error>>,
+{
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                Projection::Inner { future } => return future.poll(cx),
+                Projection::Verifying { parts, rest } => {
+                    let parts = std::task::ready!(parts.as_mut().poll(cx));
+                    // `rest` is taken once: the state becomes `Inner` right after.
+                    let Some((mut inner, body)) = rest.take() else {
+                        return Poll::Pending;
+                    };
+                    let future = inner.call(Request::from_parts(parts, body));
+                    state.set(State::Inner { future });
+                }
+            }
+        }
+    }
+}
+
+impl<F, S, B> fmt::Debug for BearerAuthFuture<F, S, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Inner { .. } => "Inner",
+            State::Verifying { .. } => "Verifying",
+        };
+        f.debug_tuple("BearerAuthFuture").field(&state).finish()
     }
 }

@@ -223,8 +223,9 @@ impl AuthenticatedUser {
     /// The user already authenticated on this request, if any: for code that sees the request's
     /// extensions rather than its extractors (an `rmcp` tool, a tower service).
     ///
-    /// `None` when no guard or extractor has verified a token on this request yet, or when the
-    /// token was refused.
+    /// `None` when nothing has verified a token on this request yet (no guard or extractor
+    /// asked, and [`BearerAuth::verify_eagerly`](crate::BearerAuth::verify_eagerly) is off), or
+    /// when the token was refused.
     pub fn from_extensions(extensions: &Extensions) -> Option<Self> {
         match extensions.get::<AuthSlot>()?.outcome.as_ref()? {
             Outcome::User(user) => Some(user.clone()),
@@ -364,8 +365,16 @@ pub(crate) fn authenticate_now(
     let Some(slot) = parts.extensions.get_mut::<AuthSlot>() else {
         return Some(Err(Rejection::missing_layer()));
     };
+    settle_ready(slot, &parts.headers)?;
+    slot.result(required.clone())
+}
+
+/// Memoises the outcome in `slot` unless it is known already, when that needs no waiting;
+/// `None` (nothing memoised) when the verifier has to wait.
+#[inline]
+fn settle_ready(slot: &mut AuthSlot, headers: &HeaderMap) -> Option<()> {
     if slot.outcome.is_none() {
-        let verified = match bearer_token(&slot.config, &parts.headers) {
+        let verified = match bearer_token(&slot.config, headers) {
             Ok(token) => {
                 let answer = slot.config.verifier.verify_ready(&token)?;
                 accept(&slot.config, answer)
@@ -374,7 +383,25 @@ pub(crate) fn authenticate_now(
         };
         slot.settle(verified);
     }
-    slot.result(required.clone())
+    Some(())
+}
+
+/// Settles the request's outcome in its [`AuthSlot`] when that needs no waiting (the eager
+/// [`BearerAuth`](crate::BearerAuth)); `false` when the verifier has to wait, so
+/// [`settle_later`] must run. Without a slot there is nothing to settle: `true`.
+pub(crate) fn settle_now(parts: &mut Parts) -> bool {
+    match parts.extensions.get_mut::<AuthSlot>() {
+        Some(slot) => settle_ready(slot, &parts.headers).is_some(),
+        None => true,
+    }
+}
+
+/// Settles the request's outcome in its [`AuthSlot`], waiting for the verifier; the outcome
+/// (a user or a refusal) stays memoised for the extractors and guards that ask later.
+pub(crate) async fn settle_later(mut parts: Parts) -> Parts {
+    // A refusal is memoised too: whoever asks for the user later reports it.
+    let _ = authenticate_later(&mut parts, Required::None).await;
+    parts
 }
 
 /// The authenticated user of this request, verifying the token on first use; a failure is

@@ -203,7 +203,9 @@ pub mod metadata;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use auth::{BearerAuth, BearerAuthService, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
+pub use auth::{
+    BearerAuth, BearerAuthFuture, BearerAuthService, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN,
+};
 pub use context::AuthorizationContext;
 pub use error::ConfigError;
 pub use extract::AuthenticatedUser;

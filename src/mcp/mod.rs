@@ -27,17 +27,32 @@
 //! The principal in both is [`AuthorizationContext`](crate::AuthorizationContext)
 //! `(client_id, issuer, subject)`; its [`principal_key`](crate::AuthorizationContext::principal_key)
 //! is byte-identical to the Python SDK's `authenticated_principal`.
+//!
+//! # The caller in rmcp tools (feature `rmcp`)
+//!
+//! With the feature `rmcp`, an rmcp `#[tool]` (or `#[prompt]`) handler declares
+//! `user: AuthenticatedUser` as a parameter, or `OptionalUser` where anonymous calls are
+//! allowed: rmcp's own `FromContextPart` reads the caller from the HTTP request rmcp's
+//! streamable-HTTP server hands to the call. rmcp extracts synchronously, so the token must be
+//! verified before rmcp runs: [`BearerAuth::verify_eagerly`](crate::BearerAuth::verify_eagerly)
+//! does that with `BearerAuth` alone (it never refuses by itself; the tool that asks for a user
+//! gets an rmcp error for missing or refused credentials), and [`SessionBindingLayer`] or a
+//! scope guard in front of the MCP service do it too.
 
+#[cfg(feature = "rmcp")]
+mod rmcp;
 mod scopes;
 mod session;
 mod state_handle;
 
+#[cfg(feature = "rmcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rmcp")))]
+pub use self::rmcp::OptionalUser;
 pub use scopes::{
     AMBIGUOUS_REQUEST_BODY, BODY_READ_FAILED_BODY, BODY_TOO_LARGE_BODY, DEFAULT_MAX_BODY_SIZE,
     OperationScopes, OperationScopesFuture, OperationScopesService, PARSE_ERROR_BODY,
     UNSUPPORTED_ENCODING_BODY, UnclearOperation,
 };
-
 pub use session::{
     MCP_SESSION_ID, SESSION_STORE_UNAVAILABLE_BODY, SESSIONS_FULL_BODY, SessionBindingFuture,
     SessionBindingLayer, SessionBindingService,

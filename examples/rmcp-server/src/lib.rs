@@ -1,35 +1,107 @@
-//! An `rmcp` (the official Rust MCP SDK) streamable-HTTP server protected by `axum-bearer`.
+//! An `rmcp` (the official Rust MCP SDK) streamable-HTTP server protected by `axum-bearer`: the
+//! flagship MCP example.
 //!
-//! [`app`] nests rmcp's [`StreamableHttpService`] at `/mcp`, guards that route with
-//! [`RequireScopesLayer`] (`mcp:read`) and the whole router with [`BearerAuth`]. The guard verifies
-//! the token before rmcp sees the request, so a tool finds the caller in the request extensions:
-//! rmcp puts the request's [`http::request::Parts`] into the [`RequestContext`]'s extensions, and
-//! [`AuthenticatedUser::from_extensions`] reads the user from theirs (see [`Tools::whoami`]).
+//! [`app`] serves:
 //!
-//! `src/main.rs` serves it with a random development token; `tests/e2e.rs` checks it over TCP.
+//! - rmcp's [`StreamableHttpService`] at `/mcp`, with **stateful sessions** (`Mcp-Session-Id`),
+//!   each bound to the principal that created it by [`SessionBindingLayer`];
+//! - the RFC 9728 protected resource metadata its challenges announce, at
+//!   `/.well-known/oauth-protected-resource/mcp`, public.
+//!
+//! The layers, outermost first (a request meets them in this order):
+//!
+//! 1. [`BearerAuth`] in [`Profile::Spec`] (only it lets clients step up: its 403 names every
+//!    scope an operation needs), configured from the metadata so the two never disagree, and
+//!    verifying eagerly so a tool can declare `user: AuthenticatedUser`;
+//! 2. [`RequireScopesLayer`]: the base scopes (`mcp:read`) for everything on `/mcp`; without a
+//!    token, the 401 that starts the client's OAuth flow;
+//! 3. (per-operation scopes: `admin_echo` needs [`ADMIN_SCOPE`] too; see [`app`]);
+//! 4. [`SessionBindingLayer`]: a session id is usable by its creator only (404 for anyone
+//!    else);
+//! 5. rmcp, whose tools read the caller as a parameter (see [`Tools::whoami`]).
+//!
+//! `src/main.rs` configures it from the environment (a real authorization server, or a random
+//! development token); `tests/e2e.rs` checks it over TCP.
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum_bearer::{AuthenticatedUser, BearerAuth, ConfigError, RequireScopesLayer};
+use axum_bearer::{
+    AuthenticatedUser, BearerAuth, ConfigError, Profile, ProtectedResourceMetadata,
+    RequireScopesLayer, TokenVerifier,
+    mcp::{OptionalUser, SessionBindingLayer},
+};
 use rmcp::{
-    ErrorData, RoleServer, ServerHandler,
+    ErrorData, ServerHandler,
     handler::server::{
         router::tool::ToolRouter,
         wrapper::{Json, Parameters},
     },
     model::{ServerCapabilities, ServerConfig},
-    service::RequestContext,
     tool, tool_handler, tool_router,
     transport::streamable_http_server::{
-        StreamableHttpServerConfig, StreamableHttpService, session::never::NeverSessionManager,
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
     },
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The scope every MCP request needs.
+/// The scope every MCP request needs, unless configured otherwise.
 pub const MCP_SCOPE: &str = "mcp:read";
 
-/// The MCP server: two tools.
+/// The extra scope of `admin_echo`: a client holding only the base scopes steps up for it.
+pub const ADMIN_SCOPE: &str = "mcp:admin";
+
+/// What the server protects and with which scopes.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    metadata: ProtectedResourceMetadata,
+    base_scopes: Arc<[String]>,
+}
+
+impl Settings {
+    /// The MCP endpoint `resource` (e.g. `http://127.0.0.1:3003/mcp`, the URL clients call and
+    /// tokens must be issued for), protected by `authorization_server` (an issuer), every
+    /// operation needing `base_scopes` and `admin_echo` [`ADMIN_SCOPE`] too.
+    pub fn new<I, S>(
+        resource: &str,
+        authorization_server: &str,
+        base_scopes: I,
+    ) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let base_scopes: Arc<[String]> = base_scopes.into_iter().map(Into::into).collect();
+        let supported = base_scopes.iter().map(String::as_str).chain([ADMIN_SCOPE]);
+        let metadata = ProtectedResourceMetadata::new(resource, [authorization_server])?
+            .with_scopes_supported(supported)?
+            .with_resource_name("axum-bearer rmcp example");
+        Ok(Self {
+            metadata,
+            base_scopes,
+        })
+    }
+
+    /// The RFC 9728 document the server publishes.
+    pub fn metadata(&self) -> &ProtectedResourceMetadata {
+        &self.metadata
+    }
+
+    /// The scopes every operation needs.
+    pub fn base_scopes(&self) -> &[String] {
+        &self.base_scopes
+    }
+
+    /// The scopes `admin_echo` needs: the base scopes and [`ADMIN_SCOPE`].
+    pub fn admin_scopes(&self) -> Vec<String> {
+        let mut scopes = self.base_scopes.to_vec();
+        scopes.push(ADMIN_SCOPE.to_owned());
+        scopes
+    }
+}
+
+/// The MCP server's tools.
 #[derive(Debug, Clone)]
 pub struct Tools {
     tool_router: ToolRouter<Self>,
@@ -42,6 +114,8 @@ pub struct Caller {
     pub client_id: String,
     /// The token's subject, if the verifier knows one.
     pub subject: Option<String>,
+    /// The token's issuer, if the verifier knows one.
+    pub issuer: Option<String>,
     /// The scopes granted to the token.
     pub scopes: Vec<String>,
 }
@@ -53,6 +127,13 @@ pub struct AddRequest {
     pub a: i64,
     /// The right-hand side.
     pub b: i64,
+}
+
+/// The arguments of `admin_echo`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct EchoRequest {
+    /// What to echo.
+    pub message: String,
 }
 
 impl Tools {
@@ -72,31 +153,44 @@ impl Default for Tools {
 
 #[tool_router]
 impl Tools {
-    /// The caller of this request, from the HTTP request that carried it.
+    /// The caller, declared as a parameter: `BearerAuth` verified the token before rmcp ran.
     #[tool(
-        description = "Who is calling: the OAuth client id, subject and scopes of the bearer token"
+        description = "Who is calling: the OAuth client id, subject, issuer and scopes of the bearer token"
     )]
-    pub async fn whoami(
-        &self,
-        context: RequestContext<RoleServer>,
-    ) -> Result<Json<Caller>, ErrorData> {
-        // rmcp's streamable-HTTP transport stores the request's `http::request::Parts` in the
-        // context; `BearerAuth` and the scope guard left the verified user in *their* extensions.
-        let user = context
-            .extensions
-            .get::<http::request::Parts>()
-            .and_then(|parts| AuthenticatedUser::from_extensions(&parts.extensions))
-            .ok_or_else(|| {
-                ErrorData::internal_error(
-                    "no authenticated user: serve this over HTTP behind BearerAuth and a guard",
-                    None,
-                )
-            })?;
-        Ok(Json(Caller {
+    pub async fn whoami(&self, user: AuthenticatedUser) -> Json<Caller> {
+        Json(Caller {
             client_id: user.client_id().to_owned(),
             subject: user.subject().map(str::to_owned),
+            issuer: user.issuer().map(Into::into),
             scopes: user.scopes().to_vec(),
-        }))
+        })
+    }
+
+    /// An administrative tool: needs [`ADMIN_SCOPE`] on top of the base scopes.
+    #[tool(description = "Echo a message back (needs the scope mcp:admin)")]
+    pub async fn admin_echo(
+        &self,
+        user: AuthenticatedUser,
+        Parameters(EchoRequest { message }): Parameters<EchoRequest>,
+    ) -> Result<String, ErrorData> {
+        // With `OperationScopes` wired in `app`, a call without the scope gets the HTTP 403
+        // (and the client steps up) before reaching here; this check stays as a second line.
+        if !user.has_scope(ADMIN_SCOPE) {
+            return Err(ErrorData::invalid_request(
+                format!("admin_echo needs the scope {ADMIN_SCOPE}: re-authorize with it"),
+                Some(serde_json::json!({ "missing_scope": ADMIN_SCOPE })),
+            ));
+        }
+        Ok(message)
+    }
+
+    /// A greeting for anyone: the caller is optional.
+    #[tool(description = "Say hello to the caller, if known")]
+    pub async fn hello(&self, OptionalUser(user): OptionalUser) -> String {
+        match user {
+            Some(user) => format!("hello {}", user.client_id()),
+            None => "hello stranger".to_owned(),
+        }
     }
 
     /// A tool that needs no caller.
@@ -114,20 +208,52 @@ impl ServerHandler for Tools {
     }
 }
 
-/// The protected router: rmcp at `/mcp` (scope [`MCP_SCOPE`]), everything behind `auth`.
-///
-/// rmcp runs stateless with JSON responses, so every POST stands alone (no `Mcp-Session-Id` to
-/// carry) and answers `application/json`: easy to drive with curl.
-pub fn app(auth: BearerAuth) -> Result<Router, ConfigError> {
-    let mcp = StreamableHttpService::new(
+/// The [`BearerAuth`] of the example: [`Profile::Spec`], configured from the metadata (its
+/// challenges announce the document's URL, and only tokens for the resource pass), verifying
+/// eagerly so tools can declare the caller as a parameter.
+pub fn bearer_auth(
+    verifier: impl TokenVerifier,
+    settings: &Settings,
+) -> Result<BearerAuth, ConfigError> {
+    Ok(BearerAuth::new(verifier)
+        .profile(Profile::Spec)
+        .protected_resource(settings.metadata())?
+        .verify_eagerly())
+}
+
+/// rmcp's streamable-HTTP service with stateful sessions (SSE responses), accepting the
+/// loopback hosts and `resource`'s host.
+pub fn mcp_service(
+    resource_host: Option<&str>,
+) -> StreamableHttpService<Tools, LocalSessionManager> {
+    let mut config = StreamableHttpServerConfig::default().with_legacy_session_mode(true);
+    if let Some(host) = resource_host {
+        config.allowed_hosts.push(host.to_owned());
+    }
+    StreamableHttpService::new(
         || Ok(Tools::new()),
-        NeverSessionManager::default().into(),
-        StreamableHttpServerConfig::default()
-            .with_legacy_session_mode(false)
-            .with_json_response(true),
-    );
+        LocalSessionManager::default().into(),
+        config,
+    )
+}
+
+/// The whole server: `/mcp` and its metadata, protected by `verifier`.
+pub fn app(verifier: impl TokenVerifier, settings: &Settings) -> Result<Router, ConfigError> {
+    let resource_host = settings
+        .metadata()
+        .resource()
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|uri| uri.host().map(str::to_owned));
+    let base = RequireScopesLayer::new(settings.base_scopes())?;
     Ok(Router::new()
-        .route_service("/mcp", mcp)
-        .route_layer(RequireScopesLayer::new([MCP_SCOPE])?)
-        .layer(auth))
+        .route_service("/mcp", mcp_service(resource_host.as_deref()))
+        // Innermost: a session is usable by its creator only.
+        .route_layer(SessionBindingLayer::new())
+        // OperationScopes: .route_layer(OperationScopes::new(settings.base_scopes())?.tool("admin_echo", settings.admin_scopes())?)
+        // Every operation needs the base scopes; no token → the 401 that starts OAuth.
+        .route_layer(base)
+        // Public: the document the challenges announce.
+        .merge(settings.metadata().router())
+        .layer(bearer_auth(verifier, settings)?))
 }

@@ -1,7 +1,8 @@
-//! The example over real TCP: rmcp's streamable-HTTP service behind `BearerAuth` on 127.0.0.1:0.
+//! The example over real TCP: rmcp's streamable-HTTP service (stateful sessions) behind
+//! `BearerAuth` on 127.0.0.1:0, with the metadata it announces.
 
-use axum_bearer::{AccessToken, BearerAuth, Profile, StaticVerifier};
-use rmcp_server_example::app;
+use axum_bearer::{AccessToken, StaticVerifier};
+use rmcp_server_example::{Settings, app};
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -9,21 +10,34 @@ use tokio::{
 };
 
 const TOKEN: &str = "e2e-token";
+const ADMIN_TOKEN: &str = "e2e-admin-token";
+const OTHER_TOKEN: &str = "e2e-other-token";
 const NO_SCOPE_TOKEN: &str = "e2e-no-scope";
+const ELSEWHERE_TOKEN: &str = "e2e-elsewhere";
+const AUTH_SERVER: &str = "https://auth.example.com";
 
 /// Serves the example's router on a free port; the base URL (`http://127.0.0.1:port`).
 async fn serve() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let resource = format!("{base}/mcp");
     let verifier = StaticVerifier::new([
-        AccessToken::new(TOKEN, "e2e-client", ["mcp:read"]).with_subject("e2e-user"),
-        AccessToken::new(NO_SCOPE_TOKEN, "e2e-other", ["notes:read"]),
+        AccessToken::new(TOKEN, "e2e-client", ["mcp:read"])
+            .with_subject("e2e-user")
+            .with_resource(&resource)
+            .with_claim("iss", AUTH_SERVER),
+        AccessToken::new(ADMIN_TOKEN, "e2e-admin", ["mcp:read", "mcp:admin"])
+            .with_resource(&resource),
+        AccessToken::new(OTHER_TOKEN, "e2e-other", ["mcp:read"])
+            .with_subject("e2e-user")
+            .with_resource(&resource)
+            .with_claim("iss", AUTH_SERVER),
+        AccessToken::new(NO_SCOPE_TOKEN, "e2e-no-scope", ["notes:read"]).with_resource(&resource),
+        AccessToken::new(ELSEWHERE_TOKEN, "e2e-client", ["mcp:read"])
+            .with_resource("https://elsewhere.example/mcp"),
     ]);
-    let auth = BearerAuth::new(verifier)
-        .profile(Profile::Spec)
-        .resource_metadata_url(format!("{base}/.well-known/oauth-protected-resource/mcp"))
-        .unwrap();
-    let router = app(auth).unwrap();
+    let settings = Settings::new(&resource, AUTH_SERVER, ["mcp:read"]).unwrap();
+    let router = app(verifier, &settings).unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     base
 }
@@ -42,36 +56,93 @@ impl Reply {
         })
     }
 
+    /// The JSON body, or the JSON-RPC message of an SSE body (its last `data:` event that is
+    /// JSON).
     fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
+        let is_sse = self
+            .header("content-type")
+            .is_some_and(|value| value.starts_with("text/event-stream"));
+        let text = match is_sse {
+            false => self.body.as_str(),
+            true => self
+                .body
+                .lines()
+                .filter_map(|line| line.strip_prefix("data:"))
+                .map(str::trim)
+                .rfind(|data| data.starts_with('{'))
+                .unwrap_or_else(|| panic!("no JSON event: {}\n{}", self.head, self.body)),
+        };
+        serde_json::from_str(text)
             .unwrap_or_else(|error| panic!("not JSON ({error}): {}\n{}", self.head, self.body))
     }
 }
 
-/// One JSON-RPC POST to `/mcp` as curl sends it, over a fresh connection.
-async fn post(base: &str, token: Option<&str>, message: Value) -> Reply {
+/// The body of a `Transfer-Encoding: chunked` response, de-chunked.
+fn dechunk(mut raw: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, rest)) = raw.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if size == 0 {
+            break;
+        }
+        body.push_str(&rest[..size]);
+        raw = rest[size..].trim_start_matches("\r\n");
+    }
+    body
+}
+
+/// One request to `path` as curl sends it, over a fresh connection.
+async fn send(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply {
     let authority = base.trim_start_matches("http://");
-    let body = message.to_string();
-    let authorization = token.map_or(String::new(), |token| {
-        format!("Authorization: Bearer {token}\r\n")
-    });
-    let request = format!(
-        "POST /mcp HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
-         Accept: application/json, text/event-stream\r\n{authorization}\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+    let body = body.map_or(String::new(), |body| body.to_string());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     let mut stream = TcpStream::connect(authority).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
+    stream
+        .write_all(format!("{head}\r\n{body}").as_bytes())
+        .await
+        .unwrap();
     let mut raw = String::new();
     stream.read_to_string(&mut raw).await.unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
     Reply {
         status,
         head: head.to_owned(),
-        body: body.to_owned(),
+        body: if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
     }
+}
+
+/// One JSON-RPC POST to `/mcp`, with a token and a session id if given.
+async fn post(base: &str, token: Option<&str>, session: Option<&str>, message: Value) -> Reply {
+    let bearer = token.map(|token| format!("Bearer {token}"));
+    let mut headers = Vec::new();
+    if let Some(bearer) = &bearer {
+        headers.push(("Authorization", bearer.as_str()));
+    }
+    if let Some(session) = session {
+        headers.push(("Mcp-Session-Id", session));
+    }
+    send(base, "POST", "/mcp", &headers, Some(message)).await
 }
 
 fn initialize() -> Value {
@@ -92,10 +163,24 @@ fn call(id: u32, tool: &str, arguments: Value) -> Value {
     })
 }
 
+/// Initializes a session as `token`; its id.
+async fn open_session(base: &str, token: &str) -> String {
+    let reply = post(base, Some(token), None, initialize()).await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.head, reply.body);
+    let session = reply
+        .header("mcp-session-id")
+        .unwrap_or_else(|| panic!("no Mcp-Session-Id: {}", reply.head))
+        .to_owned();
+    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let reply = post(base, Some(token), Some(&session), initialized).await;
+    assert_eq!(reply.status, 202, "{}\n{}", reply.head, reply.body);
+    session
+}
+
 #[tokio::test]
 async fn without_a_token_the_challenge_names_scope_and_metadata() {
     let base = serve().await;
-    let reply = post(&base, None, initialize()).await;
+    let reply = post(&base, None, None, initialize()).await;
     assert_eq!(reply.status, 401, "{}", reply.head);
     assert_eq!(
         reply.header("www-authenticate"),
@@ -110,9 +195,46 @@ async fn without_a_token_the_challenge_names_scope_and_metadata() {
 }
 
 #[tokio::test]
+async fn the_metadata_it_announces_is_served() {
+    let base = serve().await;
+    let reply = send(
+        &base,
+        "GET",
+        "/.well-known/oauth-protected-resource/mcp",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.head, reply.body);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let document = reply.json();
+    assert_eq!(document["resource"], format!("{base}/mcp"));
+    assert_eq!(document["authorization_servers"], json!([AUTH_SERVER]));
+    assert_eq!(
+        document["scopes_supported"],
+        json!(["mcp:read", "mcp:admin"])
+    );
+}
+
+#[tokio::test]
 async fn a_refused_token_gets_invalid_token() {
     let base = serve().await;
-    let reply = post(&base, Some("not-a-token"), initialize()).await;
+    let reply = post(&base, Some("not-a-token"), None, initialize()).await;
+    assert_eq!(reply.status, 401, "{}", reply.head);
+    assert!(
+        reply
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\""),
+        "{}",
+        reply.head
+    );
+}
+
+#[tokio::test]
+async fn a_token_for_another_resource_gets_invalid_token() {
+    let base = serve().await;
+    let reply = post(&base, Some(ELSEWHERE_TOKEN), None, initialize()).await;
     assert_eq!(reply.status, 401, "{}", reply.head);
     assert!(
         reply
@@ -127,7 +249,7 @@ async fn a_refused_token_gets_invalid_token() {
 #[tokio::test]
 async fn a_token_without_the_scope_gets_403() {
     let base = serve().await;
-    let reply = post(&base, Some(NO_SCOPE_TOKEN), initialize()).await;
+    let reply = post(&base, Some(NO_SCOPE_TOKEN), None, initialize()).await;
     assert_eq!(reply.status, 403, "{}", reply.head);
     assert!(
         reply
@@ -140,11 +262,11 @@ async fn a_token_without_the_scope_gets_403() {
 }
 
 #[tokio::test]
-async fn initialize_with_the_token() {
+async fn initialize_returns_a_session_that_later_calls_carry() {
     let base = serve().await;
-    let reply = post(&base, Some(TOKEN), initialize()).await;
+    let reply = post(&base, Some(TOKEN), None, initialize()).await;
     assert_eq!(reply.status, 200, "{}\n{}", reply.head, reply.body);
-    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert!(reply.header("mcp-session-id").is_some(), "{}", reply.head);
     let body = reply.json();
     assert_eq!(body["id"], 1);
     assert_eq!(body["result"]["protocolVersion"], "2025-06-18");
@@ -152,30 +274,136 @@ async fn initialize_with_the_token() {
         body["result"]["capabilities"]["tools"].is_object(),
         "{body}"
     );
-}
 
-#[tokio::test]
-async fn whoami_reads_the_authenticated_user_from_the_request() {
-    let base = serve().await;
-    let reply = post(&base, Some(TOKEN), call(2, "whoami", json!({}))).await;
+    let session = open_session(&base, TOKEN).await;
+    let reply = post(
+        &base,
+        Some(TOKEN),
+        Some(&session),
+        call(2, "whoami", json!({})),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}\n{}", reply.head, reply.body);
     let body = reply.json();
     assert_eq!(body["id"], 2);
     assert_eq!(body["result"]["isError"], false, "{body}");
     assert_eq!(
         body["result"]["structuredContent"],
-        json!({ "client_id": "e2e-client", "subject": "e2e-user", "scopes": ["mcp:read"] })
+        json!({
+            "client_id": "e2e-client",
+            "subject": "e2e-user",
+            "issuer": AUTH_SERVER,
+            "scopes": ["mcp:read"],
+        })
     );
-    let text = body["result"]["content"][0]["text"].as_str().unwrap();
-    assert!(text.contains("e2e-client"), "{text}");
+}
+
+#[tokio::test]
+async fn another_principal_with_the_session_id_gets_404() {
+    let base = serve().await;
+    let session = open_session(&base, TOKEN).await;
+
+    // Same subject and issuer, another client: another principal.
+    let stolen = post(
+        &base,
+        Some(OTHER_TOKEN),
+        Some(&session),
+        call(2, "whoami", json!({})),
+    )
+    .await;
+    assert_eq!(stolen.status, 404, "{}\n{}", stolen.head, stolen.body);
+    assert_eq!(stolen.body, axum_bearer::SESSION_NOT_FOUND_BODY);
+
+    // A stranger's DELETE never reaches rmcp: the session survives it.
+    let bearer = format!("Bearer {OTHER_TOKEN}");
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("Mcp-Session-Id", session.as_str()),
+    ];
+    let deleted = send(&base, "DELETE", "/mcp", &headers, None).await;
+    assert_eq!(deleted.status, 404, "{}", deleted.head);
+
+    let mine = post(
+        &base,
+        Some(TOKEN),
+        Some(&session),
+        call(3, "whoami", json!({})),
+    )
+    .await;
+    assert_eq!(mine.status, 200, "{}\n{}", mine.head, mine.body);
+    assert_eq!(
+        mine.json()["result"]["structuredContent"]["client_id"],
+        "e2e-client"
+    );
+}
+
+#[tokio::test]
+async fn the_creator_ends_the_session() {
+    let base = serve().await;
+    let session = open_session(&base, TOKEN).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("Mcp-Session-Id", session.as_str()),
+    ];
+    let deleted = send(&base, "DELETE", "/mcp", &headers, None).await;
+    assert!(
+        (200..300).contains(&deleted.status),
+        "{}\n{}",
+        deleted.head,
+        deleted.body
+    );
+    let after = post(
+        &base,
+        Some(TOKEN),
+        Some(&session),
+        call(2, "whoami", json!({})),
+    )
+    .await;
+    assert_eq!(after.status, 404, "{}\n{}", after.head, after.body);
+}
+
+#[tokio::test]
+async fn admin_echo_needs_the_admin_scope() {
+    let base = serve().await;
+
+    let session = open_session(&base, TOKEN).await;
+    let refused = post(
+        &base,
+        Some(TOKEN),
+        Some(&session),
+        call(2, "admin_echo", json!({ "message": "hi" })),
+    )
+    .await;
+    // OperationScopes: once wired in `app`, this is the HTTP 403 naming both scopes.
+    assert_eq!(refused.status, 200, "{}\n{}", refused.head, refused.body);
+    let error = &refused.json()["error"];
+    assert_eq!(error["code"], -32600, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("mcp:admin"),
+        "{error}"
+    );
+
+    let session = open_session(&base, ADMIN_TOKEN).await;
+    let echoed = post(
+        &base,
+        Some(ADMIN_TOKEN),
+        Some(&session),
+        call(3, "admin_echo", json!({ "message": "hi" })),
+    )
+    .await
+    .json();
+    assert_eq!(echoed["result"]["content"][0]["text"], "hi", "{echoed}");
 }
 
 #[tokio::test]
 async fn tools_list_and_add() {
     let base = serve().await;
+    let session = open_session(&base, TOKEN).await;
     let list = post(
         &base,
         Some(TOKEN),
+        Some(&session),
         json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/list" }),
     )
     .await
@@ -187,14 +415,28 @@ async fn tools_list_and_add() {
         .map(|tool| tool["name"].as_str().unwrap())
         .collect();
     names.sort_unstable();
-    assert_eq!(names, ["add", "whoami"]);
+    assert_eq!(names, ["add", "admin_echo", "hello", "whoami"]);
 
     let sum = post(
         &base,
         Some(TOKEN),
+        Some(&session),
         call(4, "add", json!({ "a": 2, "b": 40 })),
     )
     .await
     .json();
     assert_eq!(sum["result"]["content"][0]["text"], "42", "{sum}");
+
+    let hello = post(
+        &base,
+        Some(TOKEN),
+        Some(&session),
+        call(5, "hello", json!({})),
+    )
+    .await
+    .json();
+    assert_eq!(
+        hello["result"]["content"][0]["text"], "hello e2e-client",
+        "{hello}"
+    );
 }
