@@ -224,41 +224,270 @@ fn run_client(mut command: Command, name: &'static str) -> (Value, String) {
     (report, transcript)
 }
 
-/// The HTTP exchanges the client saw in one step, as `(method, path, status, entry)`.
-fn exchanges<'a>(report: &'a Value, step: &str) -> Vec<(&'a str, String, u64, &'a Value)> {
+/// One HTTP exchange of a client's report.
+struct Exchange<'a> {
+    method: &'a str,
+    path: String,
+    status: u64,
+    entry: &'a Value,
+}
+
+impl Exchange<'_> {
+    fn is(&self, method: &str, path: &str, status: u64) -> bool {
+        self.method == method && self.path == path && self.status == status
+    }
+
+    fn challenge(&self) -> &str {
+        self.entry["www_authenticate"].as_str().unwrap_or_default()
+    }
+}
+
+/// The HTTP exchanges the client saw in the given steps, in order.
+fn exchanges<'a>(report: &'a Value, steps: &[&str]) -> Vec<Exchange<'a>> {
     report["http"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|entry| entry["step"] == step)
+        .filter(|entry| steps.iter().any(|step| entry["step"] == *step))
         .map(|entry| {
             let url = entry["url"].as_str().unwrap_or_default();
             let path = url
                 .strip_prefix("http://")
                 .and_then(|rest| rest.find('/').map(|slash| rest[slash..].to_owned()))
                 .unwrap_or_default();
-            (
-                entry["method"].as_str().unwrap_or_default(),
+            Exchange {
+                method: entry["method"].as_str().unwrap_or_default(),
                 path,
-                entry["status"].as_u64().unwrap_or(0),
+                status: entry["status"].as_u64().unwrap_or(0),
                 entry,
+            }
+        })
+        .collect()
+}
+
+/// `method path → status` of each exchange, for messages.
+fn summary(exchanges: &[Exchange<'_>]) -> Vec<String> {
+    exchanges
+        .iter()
+        .map(|exchange| {
+            format!(
+                "{} {} → {}",
+                exchange.method, exchange.path, exchange.status
             )
         })
         .collect()
 }
 
-/// `(method, path, status)` of a step's exchanges, for assertions and messages.
-fn summary(report: &Value, step: &str) -> Vec<(String, String, u64)> {
-    exchanges(report, step)
-        .into_iter()
-        .map(|(method, path, status, _)| (method.to_owned(), path, status))
-        .collect()
+/// The index just past each of `expected` found in order in `exchanges`; `None` if one is missing.
+fn in_order(exchanges: &[Exchange<'_>], expected: &[(&str, &str, u64)]) -> Option<usize> {
+    let mut at = 0;
+    for (method, path, status) in expected {
+        at += exchanges[at..]
+            .iter()
+            .position(|exchange| exchange.is(method, path, *status))?
+            + 1;
+    }
+    Some(at)
 }
 
-fn has(report: &Value, step: &str, method: &str, path: &str, status: u64) -> bool {
-    summary(report, step)
+/// How a client script names its steps: the TypeScript client exchanges the code itself
+/// (`finishAuth`), the Python provider runs the whole authorization inside the request it answers.
+struct Steps {
+    a_connect: &'static [&'static str],
+    a_step_up: &'static [&'static str],
+    b_connect: &'static [&'static str],
+}
+
+const TYPESCRIPT_STEPS: Steps = Steps {
+    a_connect: &["a.discover", "a.token", "a.session"],
+    a_step_up: &["a.step-up", "a.admin"],
+    b_connect: &["b.discover", "b.token", "b.session"],
+};
+
+const PYTHON_STEPS: Steps = Steps {
+    a_connect: &["a.session"],
+    a_step_up: &["a.step-up"],
+    b_connect: &["b.session"],
+};
+
+const METADATA: &str = "/.well-known/oauth-protected-resource/mcp";
+
+/// A connection from scratch: POST without a token → 401 naming the metadata and the base scope;
+/// then metadata, AS metadata, registration, authorization, token, in this order; then MCP
+/// requests that all pass (the Python client's `server/discover` probe may get a 400 from a
+/// server that predates it, never 401, 403, 404 or 5xx).
+fn assert_connect(report: &Value, steps: &[&str], context: &dyn Fn() -> String) {
+    let seen = exchanges(report, steps);
+    let first = seen
+        .first()
+        .unwrap_or_else(|| panic!("no exchanges in {steps:?}; {}", context()));
+    assert!(
+        first.is("POST", "/mcp", 401),
+        "{:?}; {}",
+        summary(&seen),
+        context()
+    );
+    assert_eq!(first.entry["authorization"], false, "{}", context());
+    let challenge = first.challenge();
+    assert!(
+        challenge.starts_with("Bearer ")
+            && challenge.contains(&format!("{METADATA}\""))
+            && challenge.contains("resource_metadata=\"http://127.0.0.1:")
+            && challenge.contains("scope=\"mcp:read\""),
+        "401 challenge: {challenge}; {}",
+        context()
+    );
+    let after_token = in_order(
+        &seen,
+        &[
+            ("GET", METADATA, 200),
+            ("GET", "/.well-known/oauth-authorization-server", 200),
+            ("POST", "/register", 201),
+            ("GET", "/authorize", 302),
+            ("POST", "/token", 200),
+        ],
+    )
+    .unwrap_or_else(|| {
+        panic!(
+            "{steps:?} lack metadata → AS metadata → registration → authorize → token: {:?}; {}",
+            summary(&seen),
+            context()
+        )
+    });
+    let mcp: Vec<_> = seen[after_token..]
         .iter()
-        .any(|(m, p, s)| m == method && p == path && *s == status)
+        .filter(|exchange| exchange.path == "/mcp")
+        .collect();
+    assert!(
+        mcp.iter().any(|exchange| exchange.is("POST", "/mcp", 200))
+            && mcp
+                .iter()
+                .all(|exchange| exchange.entry["authorization"] == true
+                    && exchange.status < 500
+                    && ![401, 403, 404].contains(&exchange.status)),
+        "{steps:?} after the token: {:?}; {}",
+        summary(&seen),
+        context()
+    );
+}
+
+/// Asserts the whole flow in a client's report (the same shape for every client script).
+fn assert_flow(report: &Value, transcript: &str, mcp_url: &str, steps: &Steps) {
+    let context = || format!("report: {report:#}\nclient output:\n{transcript}");
+    assert_eq!(
+        report["ok"],
+        true,
+        "the client reported failures; {}",
+        context()
+    );
+    assert_eq!(report["failures"], serde_json::json!([]), "{}", context());
+
+    // 1-3. No token → 401 → … → token → initialize, tools/list, whoami, in a session.
+    assert_connect(report, steps.a_connect, &context);
+    let session_a = report["session_a"].as_str().expect("session_a");
+    assert!(
+        exchanges(report, steps.a_connect)
+            .iter()
+            .any(|exchange| exchange.entry["session_received"] == session_a),
+        "{}",
+        context()
+    );
+    let first_authorization = &report["authorizations"]["a"][0];
+    assert_eq!(
+        first_authorization["code_challenge_method"],
+        "S256",
+        "{}",
+        context()
+    );
+    assert_eq!(
+        first_authorization["has_code_challenge"],
+        true,
+        "{}",
+        context()
+    );
+    assert_eq!(first_authorization["state_matches"], true, "{}", context());
+    assert_eq!(first_authorization["scope"], "mcp:read", "{}", context());
+    assert_eq!(first_authorization["resource"], mcp_url, "{}", context());
+    let whoami = report["steps"]
+        .as_array()
+        .and_then(|all| all.iter().find(|step| step["step"] == "a.session"))
+        .map(|step| step["whoami"].to_string())
+        .unwrap_or_default();
+    let client_a = report["client_a"].as_str().expect("client_a");
+    assert!(
+        whoami.contains(client_a),
+        "whoami {whoami} lacks {client_a}"
+    );
+
+    // 4. admin_echo without mcp:admin → 403 insufficient_scope naming both scopes → a new
+    //    authorization for them → the same call succeeds, in the same session.
+    let step_up = exchanges(report, steps.a_step_up);
+    let forbidden = step_up.first().expect("exchanges in the step-up");
+    assert!(
+        forbidden.is("POST", "/mcp", 403),
+        "{:?}; {}",
+        summary(&step_up),
+        context()
+    );
+    let challenge = forbidden.challenge();
+    assert!(
+        challenge.contains("error=\"insufficient_scope\"")
+            && challenge.contains("scope=\"mcp:read mcp:admin\""),
+        "403 challenge: {challenge}; {}",
+        context()
+    );
+    assert!(
+        in_order(
+            &step_up,
+            &[
+                ("GET", "/authorize", 302),
+                ("POST", "/token", 200),
+                ("POST", "/mcp", 200)
+            ]
+        )
+        .is_some(),
+        "step-up: {:?}; {}",
+        summary(&step_up),
+        context()
+    );
+    let last = step_up.last().expect("exchanges in the step-up");
+    assert!(
+        last.is("POST", "/mcp", 200) && last.entry["session_sent"] == session_a,
+        "{}",
+        context()
+    );
+    let mut granted: Vec<_> = report["authorizations"]["a"][1]["scope"]
+        .as_str()
+        .unwrap_or_default()
+        .split(' ')
+        .collect();
+    granted.sort_unstable();
+    assert_eq!(granted, ["mcp:admin", "mcp:read"], "{}", context());
+
+    // 5. A second client: its own registration, token and session...
+    assert_connect(report, steps.b_connect, &context);
+    assert_ne!(report["client_b"], report["client_a"], "{}", context());
+    // ...but the first client's session id with its token → 404, and A's session lives on.
+    let hijack = exchanges(report, &["b.hijack"]);
+    assert!(
+        hijack
+            .iter()
+            .any(|exchange| exchange.is("POST", "/mcp", 404)
+                && exchange.entry["authorization"] == true
+                && exchange.entry["session_sent"] == session_a),
+        "b.hijack: {:?}; {}",
+        summary(&hijack),
+        context()
+    );
+    let after = exchanges(report, &["a.after"]);
+    assert!(
+        after
+            .iter()
+            .any(|exchange| exchange.is("POST", "/mcp", 200)),
+        "a.after: {:?}; {}",
+        summary(&after),
+        context()
+    );
 }
 
 /// What the authorization server printed: `(method, path, status)` per request.
@@ -277,139 +506,25 @@ fn server_requests(lines: &[String]) -> Vec<(String, String, u64)> {
         .collect()
 }
 
-/// Asserts the whole flow in a client's report (the same shape for every client script).
-fn assert_flow(report: &Value, transcript: &str, mcp_url: &str) {
-    let context = || format!("report: {report:#}\nclient output:\n{transcript}");
-    assert_eq!(report["ok"], true, "the client reported failures; {}", context());
-    assert_eq!(report["failures"], serde_json::json!([]), "{}", context());
-
-    // 1. No token → 401 with the metadata URL and the base scope.
-    let discover = exchanges(report, "a.discover");
-    let (method, path, status, first) = discover.first().expect("exchanges in a.discover");
-    assert_eq!((*method, path.as_str(), *status), ("POST", "/mcp", 401), "{}", context());
-    assert_eq!(first["authorization"], false, "{}", context());
-    let challenge = first["www_authenticate"].as_str().unwrap_or_default();
-    assert!(
-        challenge.starts_with("Bearer ")
-            && challenge.contains(
-                "resource_metadata=\"http://127.0.0.1:"
-            )
-            && challenge.contains("/.well-known/oauth-protected-resource/mcp\"")
-            && challenge.contains("scope=\"mcp:read\""),
-        "401 challenge: {challenge}; {}",
-        context()
-    );
-    // 2. Metadata → AS metadata → registration → authorize (PKCE) → token.
-    for (method, path, status) in [
-        ("GET", "/.well-known/oauth-protected-resource/mcp", 200),
-        ("GET", "/.well-known/oauth-authorization-server", 200),
-        ("POST", "/register", 201),
-        ("GET", "/authorize", 302),
-    ] {
-        assert!(
-            has(report, "a.discover", method, path, status),
-            "a.discover lacks {method} {path} → {status}: {:?}; {}",
-            summary(report, "a.discover"),
-            context()
-        );
-    }
-    assert!(has(report, "a.token", "POST", "/token", 200), "{}", context());
-    let first_authorization = &report["authorizations"]["a"][0];
-    assert_eq!(first_authorization["code_challenge_method"], "S256", "{}", context());
-    assert_eq!(first_authorization["has_code_challenge"], true, "{}", context());
-    assert_eq!(first_authorization["state_matches"], true, "{}", context());
-    assert_eq!(first_authorization["scope"], "mcp:read", "{}", context());
-    assert_eq!(first_authorization["resource"], mcp_url, "{}", context());
-
-    // 3. With the token: initialize, tools/list, whoami all succeed, in a session.
-    let session = exchanges(report, "a.session");
-    assert!(
-        session.len() >= 3
-            && session
-                .iter()
-                .filter(|(method, ..)| *method == "POST")
-                .all(|(_, path, status, _)| path == "/mcp" && (*status == 200 || *status == 202)),
-        "a.session: {:?}; {}",
-        summary(report, "a.session"),
-        context()
-    );
-    let session_a = report["session_a"].as_str().expect("session_a");
-    assert!(
-        session.iter().any(|(.., entry)| entry["session_received"] == session_a),
-        "{}",
-        context()
-    );
-    let whoami = report["steps"]
-        .as_array()
-        .and_then(|steps| steps.iter().find(|step| step["step"] == "a.session"))
-        .map(|step| step["whoami"].to_string())
-        .unwrap_or_default();
-    let client_a = report["client_a"].as_str().expect("client_a");
-    assert!(whoami.contains(client_a), "whoami {whoami} lacks {client_a}");
-
-    // 4. admin_echo without mcp:admin → 403 insufficient_scope naming both scopes → a new
-    //    authorization for them → the same call succeeds.
-    let step_up = exchanges(report, "a.step-up");
-    let (method, path, status, forbidden) = step_up.first().expect("exchanges in a.step-up");
-    assert_eq!((*method, path.as_str(), *status), ("POST", "/mcp", 403), "{}", context());
-    let challenge = forbidden["www_authenticate"].as_str().unwrap_or_default();
-    assert!(
-        challenge.contains("error=\"insufficient_scope\"")
-            && challenge.contains("scope=\"mcp:read mcp:admin\""),
-        "403 challenge: {challenge}; {}",
-        context()
-    );
-    assert!(has(report, "a.step-up", "GET", "/authorize", 302), "{}", context());
-    assert!(has(report, "a.step-up", "POST", "/token", 200), "{}", context());
-    let step_up_authorization = &report["authorizations"]["a"][1];
-    assert_eq!(step_up_authorization["scope"], "mcp:read mcp:admin", "{}", context());
-    assert_eq!(
-        summary(report, "a.admin"),
-        [("POST".to_owned(), "/mcp".to_owned(), 200)],
-        "{}",
-        context()
-    );
-
-    // 5. A second client: its own registration and token and session...
-    assert!(has(report, "b.discover", "POST", "/mcp", 401), "{}", context());
-    assert!(has(report, "b.discover", "POST", "/register", 201), "{}", context());
-    assert!(has(report, "b.token", "POST", "/token", 200), "{}", context());
-    assert_ne!(report["client_b"], report["client_a"], "{}", context());
-    // ...but the first client's session id with its token → 404, and A's session lives on.
-    let hijack = exchanges(report, "b.hijack");
-    assert!(
-        hijack.iter().any(|(method, path, status, entry)| *method == "POST"
-            && path == "/mcp"
-            && *status == 404
-            && entry["authorization"] == true
-            && entry["session_sent"] == session_a),
-        "b.hijack: {:?}; {}",
-        summary(report, "b.hijack"),
-        context()
-    );
-    assert!(has(report, "a.after", "POST", "/mcp", 200), "{}", context());
-}
-
-#[test]
-#[ignore = "needs Node packages: npm ci --prefix tests/e2e (CI runs it with --include-ignored)"]
-fn typescript_sdk_client_through_the_demo_authorization_server() {
+/// The demo authorization server, the example configured for it, and a client script: the client's
+/// report must show the whole flow, and the demo server must have introspected the tokens.
+fn run_flow(client: impl FnOnce(&Path, &str) -> Command, name: &'static str, steps: &Steps) {
     let dir = e2e_dir();
     let (mut authorization_server, metadata) = authorization_server(&dir);
     let (example, mcp_url) = example(&metadata);
 
-    let mut client = node(&dir, "client.mjs");
-    client.arg(&mcp_url);
-    let (report, transcript) = run_client(client, "the TypeScript SDK client (client.mjs)");
+    let (report, transcript) = run_client(client(&dir, &mcp_url), name);
     let example_output = example.transcript();
     drop(example);
     assert_flow(
         &report,
         &format!("{transcript}\nexample output:\n{example_output}"),
         &mcp_url,
+        steps,
     );
 
-    // The demo server saw the example introspect the tokens: two clients registered, three
-    // tokens issued (A, A stepped up, B), and active tokens introspected.
+    // What the demo server answered: two clients registered, three tokens issued (A, A stepped
+    // up, B), and the example introspected them.
     let _ = authorization_server.child.kill();
     let requests = server_requests(&authorization_server.finish(READY_TIMEOUT));
     let count = |method: &str, path: &str, status: u64| {
@@ -421,4 +536,48 @@ fn typescript_sdk_client_through_the_demo_authorization_server() {
     assert_eq!(count("POST", "/register", 201), 2, "{requests:?}");
     assert_eq!(count("POST", "/token", 200), 3, "{requests:?}");
     assert!(count("POST", "/introspect", 200) >= 3, "{requests:?}");
+}
+
+#[test]
+#[ignore = "needs Node packages: npm ci --prefix tests/e2e (CI runs it with --include-ignored)"]
+fn typescript_sdk_client_through_the_demo_authorization_server() {
+    run_flow(
+        |dir, mcp_url| {
+            let mut command = node(dir, "client.mjs");
+            command.arg(mcp_url);
+            command
+        },
+        "the TypeScript SDK client (client.mjs)",
+        &TYPESCRIPT_STEPS,
+    );
+}
+
+/// The venv's `python` (`$PARITY_VENV`, else `target/parity-venv` at the repository root, as
+/// `tests/parity/setup-venv.sh` makes it); missing fails the test.
+fn parity_python() -> PathBuf {
+    let venv = std::env::var_os("PARITY_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/parity-venv"));
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `bash tests/parity/setup-venv.sh` (or `bash tests/setup.sh`) first",
+        python.display()
+    );
+    python
+}
+
+#[test]
+#[ignore = "needs the Python venv and Node packages: bash tests/setup.sh (CI runs it with --include-ignored)"]
+fn python_sdk_client_through_the_demo_authorization_server() {
+    let python = parity_python();
+    run_flow(
+        |dir, mcp_url| {
+            let mut command = Command::new(&python);
+            command.current_dir(dir).arg("client.py").arg(mcp_url);
+            command
+        },
+        "the Python SDK client (client.py)",
+        &PYTHON_STEPS,
+    );
 }
