@@ -255,7 +255,12 @@ async def open_session(who: str, party: Party, server_url: str, stack: Any) -> C
     global current_step
     current_step = f"{who}.session"
     client = await stack.enter_async_context(
-        Client(streamable_http_client(server_url, http_client=party.http, terminate_on_close=False))
+        Client(
+            streamable_http_client(server_url, http_client=party.http, terminate_on_close=False),
+            # The initialize handshake (protocol versions up to 2025-11-25), which has sessions:
+            # "auto" would probe server/discover and, on a 2026-07-28 server, run without them.
+            mode="legacy",
+        )
     )
     tools = await client.list_tools()
     names = sorted(tool.name for tool in tools.tools)

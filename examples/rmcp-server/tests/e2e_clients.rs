@@ -191,14 +191,12 @@ fn example(metadata: &Value) -> (Proc, String) {
     command
         .env("PORT", "0")
         .env("AUTH_SERVER_URL", text("issuer"))
-        .env("INTROSPECTION_URL", text("introspection_endpoint"));
-    for unset in [
-        "JWT_ISSUER",
-        "RESOURCE_URL",
-        "MCP_SCOPES",
-        "INTROSPECTION_CLIENT_ID",
-        "INTROSPECTION_CLIENT_SECRET",
-    ] {
+        .env("INTROSPECTION_URL", text("introspection_endpoint"))
+        // RFC 7662 wants the resource server to authenticate; the demo server checks nobody, so
+        // any credentials do (sent as client_secret_basic).
+        .env("INTROSPECTION_CLIENT_ID", "e2e-resource-server")
+        .env("INTROSPECTION_CLIENT_SECRET", "e2e-resource-server-secret");
+    for unset in ["JWT_ISSUER", "RESOURCE_URL", "MCP_SCOPES"] {
         command.env_remove(unset);
     }
     let mut server = Proc::spawn("the rmcp example", command);
