@@ -5,11 +5,14 @@
 //! `initialize`, `tools/list`, `tools/call whoami`; then `admin_echo` → 403 `insufficient_scope`
 //! → a new authorization with the larger scope → 200; then a second client's token with the first
 //! client's `Mcp-Session-Id` → 404. The example verifies tokens by RFC 7662 introspection at the
-//! demo server, which must have answered some introspection calls.
+//! demo server, which must have answered some introspection calls. A second test runs the Python
+//! `mcp` 2.3.0 client (`tests/e2e/client.py`, in the venv of `tests/parity/setup-venv.sh`) through
+//! the same flow against the same demo server.
 //!
-//! Needs Node (`node` on `PATH`, or `NODE`) and `npm ci --prefix tests/e2e` (`bash tests/setup.sh`
-//! does it); without the packages the test fails, it never skips. Every child is killed when the
-//! test ends, and every wait is bounded.
+//! Needs Node (`node` on `PATH`, or `NODE`) and `npm ci --prefix tests/e2e`, and for the Python
+//! client the venv (`bash tests/setup.sh` makes both); without them the tests fail, they never
+//! skip. Every child is killed when the test ends, and every wait is bounded. Nothing but
+//! 127.0.0.1 is contacted: the client scripts refuse any other host.
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -57,9 +60,8 @@ impl Proc {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 log.lock().unwrap().push_str(&format!("[stdout] {line}\n"));
-                if sender.send(line).is_err() {
-                    // Nobody listens any more; keep draining into the transcript.
-                }
+                // Nobody may listen any more: keep draining into the transcript anyway.
+                let _ = sender.send(line);
             }
         });
         let mut stderr = child.stderr.take().expect("piped stderr");
@@ -102,7 +104,9 @@ impl Proc {
                     self.transcript()
                 ),
                 Err(RecvTimeoutError::Disconnected) => {
-                    let status = self.child.wait().ok();
+                    // Its stdout closed: it has exited, or is about to.
+                    thread::sleep(Duration::from_millis(200));
+                    let status = self.child.try_wait().ok().flatten();
                     panic!(
                         "{} ended ({status:?}) before printing what the test waits for; \
                          its output:\n{}",
