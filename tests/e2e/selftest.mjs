@@ -1,7 +1,9 @@
 // Checks the harness without Rust: as.mjs, standin-server.mjs (the example's environment contract
 // in the TypeScript SDK) and client.mjs, wired as examples/rmcp-server/tests/e2e_clients.rs wires
-// the real example. `npm test --prefix tests/e2e`; exit code of client.mjs, its report on stdout.
+// the real example. `npm test --prefix tests/e2e`: runs client.mjs, and client.py when the parity
+// venv exists; their reports on stdout, exit 0 when both passed.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -37,8 +39,27 @@ const mcp = await start(
   { PORT: '0', AUTH_SERVER_URL: metadata.issuer, INTROSPECTION_URL: metadata.introspection_endpoint },
   /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/,
 );
-const client = spawn(process.execPath, [here('client.mjs'), mcp.match[1]], { stdio: ['ignore', 'inherit', 'inherit'] });
-const code = await new Promise((resolve) => client.once('exit', resolve));
+const run = async (command, args) => {
+  const client = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  return new Promise((resolve) => {
+    client.once('error', () => resolve(127));
+    client.once('exit', resolve);
+  });
+};
+let failed = false;
+const code = await run(process.execPath, [here('client.mjs'), mcp.match[1]]);
+console.error(`selftest: client.mjs exited ${code}`);
+failed ||= code !== 0;
+// The Python client too, when the parity venv exists (tests/parity/setup-venv.sh).
+const venv = process.env.PARITY_VENV ?? here('../../target/parity-venv');
+const python = `${venv}/bin/python`;
+if (existsSync(python)) {
+  const pyCode = await run(python, [here('client.py'), mcp.match[1]]);
+  console.error(`selftest: client.py exited ${pyCode}`);
+  failed ||= pyCode !== 0;
+} else {
+  console.error(`selftest: ${python} missing, client.py not run`);
+}
 const introspections = as.seen.filter((line) => line.includes('"/introspect"')).length;
-console.error(`selftest: client.mjs exited ${code}; the authorization server answered ${introspections} introspection calls`);
-process.exit(code === 0 && introspections > 0 ? 0 : 1);
+console.error(`selftest: the authorization server answered ${introspections} introspection calls`);
+process.exit(!failed && introspections > 0 ? 0 : 1);
