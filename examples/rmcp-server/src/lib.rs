@@ -29,7 +29,7 @@ use axum::Router;
 use axum_bearer::{
     AuthenticatedUser, BearerAuth, ConfigError, Profile, ProtectedResourceMetadata,
     RequireScopesLayer, TokenVerifier,
-    mcp::{OptionalUser, SessionBindingLayer},
+    mcp::{OperationScopes, OptionalUser, SessionBindingLayer},
 };
 use rmcp::{
     ErrorData, ServerHandler,
@@ -173,8 +173,8 @@ impl Tools {
         user: AuthenticatedUser,
         Parameters(EchoRequest { message }): Parameters<EchoRequest>,
     ) -> Result<String, ErrorData> {
-        // With `OperationScopes` wired in `app`, a call without the scope gets the HTTP 403
-        // (and the client steps up) before reaching here; this check stays as a second line.
+        // `OperationScopes` in `app` answers a call without the scope with the HTTP 403 (and the
+        // client steps up) before it reaches here; this check stays as a second line.
         if !user.has_scope(ADMIN_SCOPE) {
             return Err(ErrorData::invalid_request(
                 format!("admin_echo needs the scope {ADMIN_SCOPE}: re-authorize with it"),
@@ -250,7 +250,12 @@ pub fn app(verifier: impl TokenVerifier, settings: &Settings) -> Result<Router, 
         .route_service("/mcp", mcp_service(resource_host.as_deref()))
         // Innermost: a session is usable by its creator only.
         .route_layer(SessionBindingLayer::new())
-        // OperationScopes: .route_layer(OperationScopes::new(settings.base_scopes())?.tool("admin_echo", settings.admin_scopes())?)
+        // Per-operation scopes: admin_echo needs mcp:admin too; without it, the step-up 403
+        // naming every scope it needs, before rmcp sees the call.
+        .route_layer(
+            OperationScopes::new(settings.base_scopes())?
+                .tool("admin_echo", settings.admin_scopes())?,
+        )
         // Every operation needs the base scopes; no token → the 401 that starts OAuth.
         .route_layer(base)
         // Public: the document the challenges announce.

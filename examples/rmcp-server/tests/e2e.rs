@@ -375,13 +375,18 @@ async fn admin_echo_needs_the_admin_scope() {
         call(2, "admin_echo", json!({ "message": "hi" })),
     )
     .await;
-    // OperationScopes: once wired in `app`, this is the HTTP 403 naming both scopes.
-    assert_eq!(refused.status, 200, "{}\n{}", refused.head, refused.body);
-    let error = &refused.json()["error"];
-    assert_eq!(error["code"], -32600, "{error}");
+    // The step-up 403, before rmcp sees the call: `scope` names every scope the tool needs.
+    assert_eq!(refused.status, 403, "{}\n{}", refused.head, refused.body);
+    let head = refused.head.to_ascii_lowercase();
     assert!(
-        error["message"].as_str().unwrap().contains("mcp:admin"),
-        "{error}"
+        head.contains("error=\"insufficient_scope\""),
+        "{}",
+        refused.head
+    );
+    assert!(
+        head.contains("scope=\"mcp:read mcp:admin\""),
+        "{}",
+        refused.head
     );
 
     let session = open_session(&base, ADMIN_TOKEN).await;

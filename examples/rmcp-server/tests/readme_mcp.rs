@@ -4,7 +4,8 @@
 use axum::Router;
 use axum_bearer::{
     AuthenticatedUser, BearerAuth, Profile, ProtectedResourceMetadata, RequireScopesLayer,
-    TokenVerifier, mcp::SessionBindingLayer,
+    TokenVerifier,
+    mcp::{OperationScopes, SessionBindingLayer},
 };
 use rmcp::{
     ServerHandler,
@@ -65,7 +66,9 @@ fn app(
         // 4. Innermost: each Mcp-Session-Id is usable by its creator only.
         .route_layer(SessionBindingLayer::new())
         // 3. Per-operation scopes: the step-up 403 for the tools that need more.
-        // .route_layer(OperationScopes::new(["mcp:read"])?.tool("admin_echo", ["mcp:read", "mcp:admin"])?)
+        .route_layer(
+            OperationScopes::new(["mcp:read"])?.tool("admin_echo", ["mcp:read", "mcp:admin"])?,
+        )
         // 2. Every MCP request needs mcp:read; no token → the 401 that starts OAuth.
         .route_layer(RequireScopesLayer::new(["mcp:read"])?)
         // Public: the RFC 9728 document every challenge announces.
@@ -128,5 +131,22 @@ async fn the_readme_sample_serves_its_metadata_and_challenges() {
     assert!(
         document.contains(&format!("\"resource\":\"{resource}\"")),
         "{document}"
+    );
+}
+
+/// The sample above is the README's, byte for byte.
+#[test]
+fn the_sample_is_the_readme_text() {
+    let readme = include_str!("../../../README.md");
+    let this = include_str!("readme_mcp.rs");
+    let start = "// -- the README sample, from here --\n";
+    let sample =
+        &this[this.find(start).unwrap() + start.len()..this.find("// -- to here --").unwrap()];
+    let section = &readme[readme.find("## Securing an MCP server").unwrap()..];
+    let block = &section[section.find("```rs\n").unwrap() + "```rs\n".len()..];
+    let block = &block[..block.find("```\n").unwrap()];
+    assert_eq!(
+        block, sample,
+        "README's MCP sample and tests/readme_mcp.rs differ"
     );
 }
