@@ -12,8 +12,6 @@ use std::{
 
 use axum::{
     Json, Router,
-    body::Body,
-    http::Request,
     http::StatusCode,
     routing::{get, post},
 };
@@ -23,7 +21,7 @@ use axum_bearer::{
     testing::{Endpoint, Fault, IntrospectionRequest, TestIssuer},
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use common::{Reply, bearer, send};
+use common::Reply;
 use serde_json::{Value, json};
 
 const RESOURCE: &str = "https://rs.example/mcp";
@@ -88,11 +86,7 @@ fn app(verifier: impl TokenVerifier) -> Router {
 }
 
 async fn call(app: &Router, token: &str) -> Reply {
-    let request = Request::get("/mcp")
-        .header("authorization", bearer(token))
-        .body(Body::empty())
-        .unwrap();
-    send(app, request).await
+    common::call_bearer(app, "/mcp", token).await
 }
 
 /// A 401 whose challenge says `invalid_token`, with the given description.

@@ -10,25 +10,19 @@
 //!   parse, so a hostile payload costs one linear scan; `MultiIssuerVerifier` checks them before
 //!   it reads the unverified `iss`.
 
+mod common;
 mod jwt_support;
 mod log_capture;
 
 use std::time::{Duration, Instant};
 
-use axum::{
-    Router,
-    body::Body,
-    http::{Request, StatusCode, header::AUTHORIZATION},
-    routing::get,
-};
+use axum::{Router, http::StatusCode, routing::get};
 use axum_bearer::{
     AuthenticatedUser, BearerAuth, DEFAULT_MAX_JWT_CLAIMS_SIZE, DEFAULT_MAX_TOKEN_LEN, JwtVerifier,
     MAX_JWT_CLAIMS_DEPTH, MultiIssuerVerifier, Profile, TokenVerifier,
 };
-use http_body_util::BodyExt;
 use jwt_support::{claims, claims_of_size, nested_arrays, nested_objects, sign, sign_raw};
 use log_capture::LogBuffer;
-use tower::ServiceExt;
 
 const TOO_LONG: &str = "The access token is too long";
 const INVALID: &str = "The access token is invalid";
@@ -48,22 +42,12 @@ fn app(verifier: impl TokenVerifier, max_token_len: usize) -> Router {
 
 /// The status and, for a 401, the `error_description` of the challenge.
 async fn call(app: &Router, token: &str) -> (StatusCode, Option<String>) {
-    let request = Request::get("/")
-        .header(AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .map(|value| value.to_str().unwrap().to_owned());
-    let _ = response.into_body().collect().await.unwrap();
-    let description = challenge.and_then(|challenge| {
-        let (_, rest) = challenge.split_once("error_description=\"")?;
-        Some(rest.split('"').next()?.to_owned())
-    });
-    (status, description)
+    let reply = common::call_bearer(app, "/", token).await;
+    let description = reply
+        .www_authenticate()
+        .and_then(|challenge| common::parse_bearer_challenge(challenge).ok())
+        .and_then(|mut params| params.remove("error_description"));
+    (reply.status, description)
 }
 
 /// Asserts a 401 whose description is `description`, and, when `reason` is given, that it was
