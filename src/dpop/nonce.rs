@@ -158,8 +158,8 @@ impl DpopNonces {
         derive.update(&epoch.to_be_bytes());
         let key = derive.finalize().into_bytes();
         // HMAC takes keys of any length: this cannot fail.
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&key)
-            .unwrap_or_else(|_| self.master.clone());
+        let mut mac =
+            <HmacSha256 as KeyInit>::new_from_slice(&key).unwrap_or_else(|_| self.master.clone());
         mac.update(payload);
         mac
     }

@@ -268,7 +268,10 @@ mod tests {
         assert_eq!(bound.dpop_jkt.as_deref(), Some(JKT));
         assert_eq!(bound.claims.unwrap()["cnf"]["jkt"], JKT);
         // Another confirmation method (RFC 8705) binds to no DPoP key.
-        let mtls = run(json!({"cnf": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}), &rules());
+        let mtls = run(
+            json!({"cnf": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}),
+            &rules(),
+        );
         assert_eq!(mtls.unwrap().dpop_jkt, None);
         for bad in [
             json!({"cnf": JKT}),
