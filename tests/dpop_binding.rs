@@ -330,7 +330,7 @@ mod nonces {
             format!("{good}=="),
             format!(" {}", &good[1..]),
             format!("{}\n", &good[..33]),
-            good.replace(|c: char| c == '-' || c == '_', "+"),
+            good.replace(['-', '_'], "+"),
             "=".repeat(34),
             "!".repeat(34),
             "\0".repeat(34),
