@@ -268,6 +268,26 @@ mod tests {
         }
     }
 
+    #[cfg(any(feature = "jwt", feature = "introspection"))]
+    proptest::proptest! {
+        /// A `jkt` is accepted exactly when it is the canonical unpadded base64url of 32 bytes.
+        #[test]
+        fn thumbprints_are_the_base64url_of_32_bytes(
+            digest in proptest::array::uniform32(proptest::num::u8::ANY),
+            text in proptest::prop_oneof![
+                "[A-Za-z0-9_=+/ -]{40,46}",
+                "[A-Za-z0-9_-]{42}[A-Za-z0-9_=+/ -]",
+            ],
+        ) {
+            use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+            proptest::prop_assert!(is_sha256_thumbprint(&URL_SAFE_NO_PAD.encode(digest)));
+            let decodes = URL_SAFE_NO_PAD
+                .decode(&text)
+                .is_ok_and(|bytes| bytes.len() == 32);
+            proptest::prop_assert_eq!(is_sha256_thumbprint(&text), decodes);
+        }
+    }
+
     #[test]
     fn issuer_reads_iss_like_the_reference() {
         let base = AccessToken::new("t", "c", Vec::<String>::new());

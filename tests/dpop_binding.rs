@@ -215,7 +215,10 @@ mod nonces {
             assert!(!nonce.contains('='), "unpadded: {nonce}");
             assert_eq!(nonce.len(), 34);
             assert_eq!(ours.check(Some(&nonce), issued), Ok(()));
-            assert_eq!(replica.check(Some(&nonce), issued.saturating_add(1)), Ok(()));
+            assert_eq!(
+                replica.check(Some(&nonce), issued.saturating_add(1)),
+                Ok(())
+            );
             assert_eq!(
                 replica.issue(issued),
                 nonce,
