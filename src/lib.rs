@@ -195,6 +195,9 @@ mod session;
 mod token;
 mod verifier;
 
+#[cfg(feature = "dpop")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dpop")))]
+pub mod dpop;
 pub mod mcp;
 #[cfg(feature = "metadata")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metadata")))]

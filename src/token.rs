@@ -40,6 +40,17 @@ pub struct AccessToken {
     pub subject: Option<String>,
     /// Every claim of the token (for a JWT) or of the introspection response; `iss` is read from here.
     pub claims: Option<Map<String, Value>>,
+    /// The DPoP confirmation: the base64url RFC 7638 SHA-256 thumbprint of the key the token is
+    /// bound to (`cnf.jkt`, RFC 9449 §6), or `None` for a token not bound to a key.
+    ///
+    /// [`JwtVerifier`](crate::JwtVerifier) fills it from a JWT's `cnf` claim (§6.1) and
+    /// `IntrospectionVerifier` from the introspection response's `cnf` (§6.2); both refuse a token
+    /// whose `cnf` is not an object or whose `jkt` is not a 43-character base64url string. A
+    /// custom verifier sets it with [`with_dpop_jkt`](Self::with_dpop_jkt).
+    ///
+    /// For now it is informational: a bound token presented with the `Bearer` scheme is still
+    /// accepted by [`BearerAuth`](crate::BearerAuth), which does not check DPoP proofs yet.
+    pub dpop_jkt: Option<String>,
 }
 
 impl AccessToken {
@@ -60,6 +71,7 @@ impl AccessToken {
             resource: None,
             subject: None,
             claims: None,
+            dpop_jkt: None,
         }
     }
 
@@ -81,6 +93,22 @@ impl AccessToken {
     #[must_use]
     pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
         self.subject = Some(subject.into());
+        self
+    }
+
+    /// Binds the token to the DPoP key whose RFC 7638 SHA-256 thumbprint (base64url) is `jkt`,
+    /// as a `cnf.jkt` confirmation would (RFC 9449 §6). Not checked here.
+    ///
+    /// ```
+    /// use axum_bearer::AccessToken;
+    ///
+    /// let token = AccessToken::new("t", "client-1", ["notes:read"])
+    ///     .with_dpop_jkt("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+    /// assert_eq!(token.dpop_jkt.as_deref(), Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
+    /// ```
+    #[must_use]
+    pub fn with_dpop_jkt(mut self, jkt: impl Into<String>) -> Self {
+        self.dpop_jkt = Some(jkt.into());
         self
     }
 
@@ -128,8 +156,56 @@ impl fmt::Debug for AccessToken {
             .field("resource", &self.resource)
             .field("subject", &self.subject)
             .field("claims", &self.claims)
+            .field("dpop_jkt", &self.dpop_jkt)
             .finish()
     }
+}
+
+/// The DPoP key thumbprint of a token's confirmation (`cnf.jkt`, RFC 9449 §6, RFC 7800 §3.1):
+/// `None` without `cnf` or without `jkt` in it; an invalid token when `cnf` is not an object or
+/// `jkt` is not the unpadded base64url of a SHA-256 digest (43 characters, canonical).
+/// `source` names the document in the reason ("JWT", "introspection").
+#[cfg(any(feature = "jwt", feature = "introspection"))]
+pub(crate) fn dpop_confirmation(
+    object: &Map<String, Value>,
+    source: &'static str,
+) -> Result<Option<String>, crate::VerifyError> {
+    let invalid = |what: &str| crate::VerifyError::invalid(format!("{source} cnf {what}"));
+    let cnf = match object.get("cnf") {
+        None => return Ok(None),
+        Some(Value::Object(cnf)) => cnf,
+        Some(_) => return Err(invalid("is not an object")),
+    };
+    match cnf.get("jkt") {
+        None => Ok(None),
+        Some(Value::String(jkt)) if is_sha256_thumbprint(jkt) => Ok(Some(jkt.clone())),
+        Some(Value::String(_)) => Err(invalid(
+            "jkt is not a base64url SHA-256 thumbprint (43 characters)",
+        )),
+        Some(_) => Err(invalid("jkt is not a string")),
+    }
+}
+
+/// Whether `text` is the canonical unpadded base64url encoding of 32 bytes: 43 characters of
+/// the base64url alphabet, the last one carrying no bits beyond the 256th.
+#[cfg(any(feature = "jwt", feature = "introspection"))]
+fn is_sha256_thumbprint(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let sextet = |byte: u8| match byte {
+        b'A'..=b'Z' => Some(byte - b'A'),
+        b'a'..=b'z' => Some(byte - b'a' + 26),
+        b'0'..=b'9' => Some(byte - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
+    };
+    bytes.len() == 43
+        && bytes.iter().all(|byte| sextet(*byte).is_some())
+        // 43 × 6 = 258 bits: the last character's two low bits must be zero.
+        && bytes
+            .last()
+            .and_then(|last| sextet(*last))
+            .is_some_and(|last| last & 0b11 == 0)
 }
 
 /// Stands in for secret material in `Debug` output.
@@ -153,6 +229,63 @@ mod tests {
         assert!(!shown.contains("very-secret-token"));
         assert!(shown.contains("[redacted]"));
         assert!(shown.contains("\"c\""));
+    }
+
+    #[cfg(any(feature = "jwt", feature = "introspection"))]
+    #[test]
+    fn dpop_confirmation_reads_cnf_jkt() {
+        const JKT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+        let read = |value: Value| {
+            let Value::Object(object) = value else {
+                unreachable!("objects only")
+            };
+            dpop_confirmation(&object, "JWT")
+        };
+        assert_eq!(read(json!({})), Ok(None));
+        assert_eq!(read(json!({"cnf": {}})), Ok(None));
+        assert_eq!(read(json!({"cnf": {"x5t#S256": "abc"}})), Ok(None));
+        assert_eq!(read(json!({"cnf": {"jkt": JKT}})), Ok(Some(JKT.to_owned())));
+        for bad in [
+            json!({"cnf": JKT}),
+            json!({"cnf": null}),
+            json!({"cnf": [{"jkt": JKT}]}),
+            json!({"cnf": {"jkt": 5}}),
+            json!({"cnf": {"jkt": null}}),
+            json!({"cnf": {"jkt": [JKT]}}),
+            json!({"cnf": {"jkt": ""}}),
+            json!({"cnf": {"jkt": &JKT[1..]}}),
+            json!({"cnf": {"jkt": format!("{JKT}A")}}),
+            json!({"cnf": {"jkt": format!("{JKT}=")}}),
+            json!({"cnf": {"jkt": JKT.replace('-', "+")}}),
+            json!({"cnf": {"jkt": format!("/{}", &JKT[1..])}}),
+            json!({"cnf": {"jkt": format!("{}J", &JKT[..42])}}),
+            json!({"cnf": {"jkt": format!("{}é", &JKT[..41])}}),
+        ] {
+            assert!(
+                matches!(read(bad.clone()), Err(crate::VerifyError::Invalid(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[cfg(any(feature = "jwt", feature = "introspection"))]
+    proptest::proptest! {
+        /// A `jkt` is accepted exactly when it is the canonical unpadded base64url of 32 bytes.
+        #[test]
+        fn thumbprints_are_the_base64url_of_32_bytes(
+            digest in proptest::array::uniform32(proptest::num::u8::ANY),
+            text in proptest::prop_oneof![
+                "[A-Za-z0-9_=+/ -]{40,46}",
+                "[A-Za-z0-9_-]{42}[A-Za-z0-9_=+/ -]",
+            ],
+        ) {
+            use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+            proptest::prop_assert!(is_sha256_thumbprint(&URL_SAFE_NO_PAD.encode(digest)));
+            let decodes = URL_SAFE_NO_PAD
+                .decode(&text)
+                .is_ok_and(|bytes| bytes.len() == 32);
+            proptest::prop_assert_eq!(is_sha256_thumbprint(&text), decodes);
+        }
     }
 
     #[test]

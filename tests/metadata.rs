@@ -383,3 +383,95 @@ fn documents_are_validated_when_built() {
         );
     }
 }
+
+/// RFC 9728 §2's DPoP members: serialised only when set, read back, and validated both ways
+/// (RFC 9449 §4.2: a proof is never signed with `none` or a MAC).
+#[test]
+fn dpop_members_serialise_deserialise_and_are_validated() {
+    let base = ProtectedResourceMetadata::new("https://x/mcp", ["https://as"]).unwrap();
+    assert!(base.dpop_signing_alg_values_supported().is_empty());
+    assert!(!base.dpop_bound_access_tokens_required());
+    assert!(!base.to_json().contains("dpop"), "absent by default");
+
+    let dpop = base
+        .clone()
+        .with_dpop_signing_alg_values_supported(["ES256", "EdDSA", "PS256", "RS256", "Ed25519"])
+        .unwrap()
+        .with_dpop_bound_access_tokens_required(true);
+    assert_eq!(
+        dpop.dpop_signing_alg_values_supported(),
+        ["ES256", "EdDSA", "PS256", "RS256", "Ed25519"]
+    );
+    assert!(dpop.dpop_bound_access_tokens_required());
+    let json: serde_json::Value = serde_json::from_str(&dpop.to_json()).unwrap();
+    assert_eq!(
+        json["dpop_signing_alg_values_supported"],
+        json!(["ES256", "EdDSA", "PS256", "RS256", "Ed25519"])
+    );
+    assert_eq!(json["dpop_bound_access_tokens_required"], json!(true));
+    let parsed: ProtectedResourceMetadata = serde_json::from_str(&dpop.to_json()).unwrap();
+    assert_eq!(parsed, dpop);
+    // `false` and `[]` are the defaults: left out, and read back as such.
+    let off = dpop
+        .clone()
+        .with_dpop_signing_alg_values_supported(Vec::<String>::new())
+        .unwrap()
+        .with_dpop_bound_access_tokens_required(false);
+    assert_eq!(off, base);
+    let explicit: ProtectedResourceMetadata = serde_json::from_str(
+        r#"{"resource":"https://x/mcp","authorization_servers":["https://as"],"dpop_signing_alg_values_supported":[],"dpop_bound_access_tokens_required":false}"#,
+    )
+    .unwrap();
+    assert!(explicit.dpop_signing_alg_values_supported().is_empty());
+    assert!(!explicit.dpop_bound_access_tokens_required());
+    assert!(!explicit.to_json().contains("dpop"));
+
+    for bad in [
+        "none", "NONE", "HS256", "HS384", "HS512", "hs256", "es256", "", "ES256 ", "RSA-OAEP",
+        "dir", "A128KW", "unknown",
+    ] {
+        assert!(
+            matches!(
+                base.clone()
+                    .with_dpop_signing_alg_values_supported(["ES256", bad]),
+                Err(ConfigError::Algorithm(_))
+            ),
+            "{bad:?}"
+        );
+        let document = json!({
+            "resource": "https://x/mcp",
+            "authorization_servers": ["https://as"],
+            "dpop_signing_alg_values_supported": [bad],
+        });
+        assert!(
+            serde_json::from_value::<ProtectedResourceMetadata>(document).is_err(),
+            "{bad:?}"
+        );
+    }
+    assert!(
+        base.clone()
+            .with_dpop_signing_alg_values_supported(["ES256", "ES256"])
+            .is_err(),
+        "listed twice"
+    );
+    // Members of the wrong type, or null, are refused rather than ignored.
+    for bad in [
+        json!({"dpop_signing_alg_values_supported": "ES256"}),
+        json!({"dpop_signing_alg_values_supported": null}),
+        json!({"dpop_signing_alg_values_supported": [5]}),
+        json!({"dpop_signing_alg_values_supported": ["ES256", "ES256"]}),
+        json!({"dpop_bound_access_tokens_required": "true"}),
+        json!({"dpop_bound_access_tokens_required": 1}),
+        json!({"dpop_bound_access_tokens_required": null}),
+    ] {
+        let mut document =
+            json!({"resource": "https://x/mcp", "authorization_servers": ["https://as"]});
+        for (name, value) in bad.as_object().unwrap() {
+            document[name] = value.clone();
+        }
+        assert!(
+            serde_json::from_value::<ProtectedResourceMetadata>(document).is_err(),
+            "{bad}"
+        );
+    }
+}

@@ -131,6 +131,38 @@ fn algorithms(
         .collect()
 }
 
+/// The asymmetric JWS algorithms (RFC 7518 §3.1, RFC 8037, RFC 8812, RFC 9864) a DPoP proof may be
+/// signed with: a proof is signed with the client's private key and checked with the public key
+/// it carries (RFC 9449 §4.2), so never `none` nor a MAC (`HS*`).
+const DPOP_ALGORITHMS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "ES256K",
+    "EdDSA", "Ed25519", "Ed448",
+];
+
+/// DPoP proof algorithms: registered asymmetric JWS `alg` names, case-sensitive (RFC 7515
+/// §4.1.1), each once.
+fn dpop_algorithms(
+    values: impl IntoIterator<Item = impl Into<String>>,
+) -> Result<Vec<String>, ConfigError> {
+    let mut algs: Vec<String> = Vec::new();
+    for alg in values.into_iter().map(Into::into) {
+        if !DPOP_ALGORITHMS.contains(&alg.as_str()) {
+            return Err(ConfigError::Algorithm(format!(
+                "{alg:?} is not an asymmetric JWS algorithm a DPoP proof may use (RFC 9449 §4.2): \
+                 one of {}",
+                DPOP_ALGORITHMS.join(", ")
+            )));
+        }
+        if algs.contains(&alg) {
+            return Err(ConfigError::Algorithm(format!(
+                "{alg} is listed twice in dpop_signing_alg_values_supported"
+            )));
+        }
+        algs.push(alg);
+    }
+    Ok(algs)
+}
+
 impl ProtectedResourceMetadata {
     /// The metadata of `resource` (this server's identifier, as clients call it), protected by
     /// `authorization_servers` (issuer identifiers, at least one).
@@ -287,7 +319,25 @@ impl ProtectedResourceMetadata {
         self
     }
 
-    /// The DPoP proof algorithms supported (RFC 9449); `none` is refused.
+    /// The JWS algorithms this resource accepts for DPoP proofs (RFC 9728 §2, RFC 9449 §4.2);
+    /// an empty list leaves the member out.
+    ///
+    /// Only registered asymmetric algorithms are accepted, case-sensitively: `RS256`, `RS384`,
+    /// `RS512`, `PS256`, `PS384`, `PS512`, `ES256`, `ES384`, `ES512`, `ES256K`, `EdDSA`, `Ed25519`,
+    /// `Ed448`. `none`, a MAC (`HS256` …), an unknown name or one listed twice is refused with
+    /// [`ConfigError::Algorithm`], here and when a document is deserialised.
+    ///
+    /// ```
+    /// use axum_bearer::ProtectedResourceMetadata;
+    ///
+    /// let metadata = ProtectedResourceMetadata::new("https://mcp.example.com/mcp", ["https://auth.example.com"])?
+    ///     .with_dpop_signing_alg_values_supported(["ES256", "EdDSA"])?
+    ///     .with_dpop_bound_access_tokens_required(true);
+    /// assert_eq!(metadata.dpop_signing_alg_values_supported(), ["ES256", "EdDSA"]);
+    /// assert!(metadata.to_json().ends_with(r#""dpop_signing_alg_values_supported":["ES256","EdDSA"],"dpop_bound_access_tokens_required":true}"#));
+    /// assert!(metadata.clone().with_dpop_signing_alg_values_supported(["HS256"]).is_err());
+    /// # Ok::<(), axum_bearer::ConfigError>(())
+    /// ```
     pub fn with_dpop_signing_alg_values_supported<I, S>(
         mut self,
         algs: I,
@@ -296,11 +346,23 @@ impl ProtectedResourceMetadata {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.dpop_signing_alg_values_supported = algorithms(algs)?;
+        self.dpop_signing_alg_values_supported = dpop_algorithms(algs)?;
         Ok(self)
     }
 
-    /// Whether DPoP-bound tokens are required (RFC 9449).
+    /// The DPoP proof algorithms advertised (empty: the member is left out).
+    pub fn dpop_signing_alg_values_supported(&self) -> &[String] {
+        &self.dpop_signing_alg_values_supported
+    }
+
+    /// Whether the document says this resource always requires DPoP-bound access tokens
+    /// (RFC 9728 §2; `false`, the default, leaves the member out).
+    pub fn dpop_bound_access_tokens_required(&self) -> bool {
+        self.dpop_bound_access_tokens_required
+    }
+
+    /// Whether DPoP-bound access tokens are always required (RFC 9728 §2);
+    /// `false` (the default) leaves the member out.
     #[must_use]
     pub fn with_dpop_bound_access_tokens_required(mut self, required: bool) -> Self {
         self.dpop_bound_access_tokens_required = required;
@@ -347,7 +409,7 @@ impl ProtectedResourceMetadata {
             validate_scope_token(scope)?;
         }
         algorithms(self.resource_signing_alg_values_supported.iter().cloned())?;
-        algorithms(self.dpop_signing_alg_values_supported.iter().cloned())?;
+        dpop_algorithms(self.dpop_signing_alg_values_supported.iter().cloned())?;
         Ok(self)
     }
 }

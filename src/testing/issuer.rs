@@ -259,6 +259,36 @@ impl TestIssuer {
         })
     }
 
+    /// [`claims_for`](Self::claims_for) with a DPoP confirmation: `cnf` = `{"jkt": jkt}`
+    /// (RFC 9449 §6.1), `jkt` being the base64url RFC 7638 SHA-256 thumbprint of the client's
+    /// proof key. [`mint`](Self::mint) it for a DPoP-bound access token.
+    ///
+    /// `jkt` is used as given, so a test can also pass a malformed one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_bearer::{JwtVerifier, TokenVerifier, testing::TestIssuer};
+    ///
+    /// let issuer = TestIssuer::start().await?;
+    /// let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    /// let token = issuer.mint(issuer.claims_for_bound("https://api.example/mcp", jkt));
+    ///
+    /// let verifier = JwtVerifier::builder()
+    ///     .issuer(issuer.issuer())
+    ///     .audience("https://api.example/mcp")
+    ///     .jwks_url(issuer.jwks_url())?
+    ///     .build()?;
+    /// let access = verifier.verify(&token).await?;
+    /// assert_eq!(access.dpop_jkt.as_deref(), Some(jkt));
+    /// # Ok(()) }
+    /// ```
+    pub fn claims_for_bound(&self, audience: &str, jkt: &str) -> Value {
+        let mut claims = self.claims_for(audience);
+        claims["cnf"] = serde_json::json!({ "jkt": jkt });
+        claims
+    }
+
     /// Makes a new key of the same algorithm the signing key and publishes it; the previous keys
     /// stay published until [`retire`](Self::retire)d. Returns the new `kid`.
     ///
@@ -401,6 +431,36 @@ impl TestIssuer {
             "exp": now + CLAIMS_LIFETIME_SECS,
             "token_type": "Bearer",
         })
+    }
+
+    /// [`introspection_for`](Self::introspection_for) for a DPoP-bound token (RFC 9449 §6.2):
+    /// `cnf` = `{"jkt": jkt}` and `token_type` = `"DPoP"`. [Register](Self::register_token) it
+    /// under an opaque token.
+    ///
+    /// `jkt` is used as given, so a test can also pass a malformed one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_bearer::{IntrospectionVerifier, TokenVerifier, testing::TestIssuer};
+    ///
+    /// let issuer = TestIssuer::start().await?;
+    /// let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    /// issuer.register_token("opaque-1", issuer.introspection_for_bound("https://api.example/mcp", jkt));
+    ///
+    /// let verifier = IntrospectionVerifier::builder(issuer.introspection_url())?
+    ///     .no_client_authentication()
+    ///     .audience("https://api.example/mcp")
+    ///     .build()?;
+    /// let access = verifier.verify("opaque-1").await?;
+    /// assert_eq!(access.dpop_jkt.as_deref(), Some(jkt));
+    /// # Ok(()) }
+    /// ```
+    pub fn introspection_for_bound(&self, audience: &str, jkt: &str) -> Value {
+        let mut response = self.introspection_for(audience);
+        response["cnf"] = serde_json::json!({ "jkt": jkt });
+        response["token_type"] = Value::from("DPoP");
+        response
     }
 
     /// Makes the introspection endpoint require client authentication (RFC 7662 §2.1) as the

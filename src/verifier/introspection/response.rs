@@ -155,12 +155,15 @@ pub(crate) fn check(
     let scopes = string_member(&response, "scope")?
         .map(|scope| scope.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
+    // RFC 9449 §6.2: the key the token is bound to.
+    let dpop_jkt = crate::token::dpop_confirmation(&response, "introspection")?;
 
     let mut access = AccessToken::new(token, client_id, Vec::<String>::new());
     access.scopes = scopes;
     access.expires_at = exp;
     access.resource = resource;
     access.subject = subject;
+    access.dpop_jkt = dpop_jkt;
     access.claims = Some(response);
     Ok(access)
 }
@@ -366,6 +369,26 @@ mod tests {
             json!({"nbf": true}),
             json!({"aud": 5}),
             json!({"aud": [RS, 5]}),
+        ] {
+            assert!(
+                matches!(run(bad.clone(), &rules()), Err(VerifyError::Invalid(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn cnf_jkt_binds_the_token() {
+        const JKT: &str = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        assert_eq!(run(json!({}), &rules()).unwrap().dpop_jkt, None);
+        let bound = run(json!({"cnf": {"jkt": JKT}}), &rules()).unwrap();
+        assert_eq!(bound.dpop_jkt.as_deref(), Some(JKT));
+        // Null members are absent (as the reference example's optional fields).
+        assert_eq!(run_with_nulls(&["cnf"], &rules()).unwrap().dpop_jkt, None);
+        for bad in [
+            json!({"cnf": JKT}),
+            json!({"cnf": {"jkt": true}}),
+            json!({"cnf": {"jkt": format!("{JKT}=")}}),
         ] {
             assert!(
                 matches!(run(bad.clone(), &rules()), Err(VerifyError::Invalid(_))),

@@ -144,11 +144,14 @@ pub(crate) fn check(
     };
 
     let scopes = scopes(&claims, rules)?;
+    // RFC 9449 §6.1: the key the token is bound to.
+    let dpop_jkt = crate::token::dpop_confirmation(&claims, "JWT")?;
 
     let mut access = AccessToken::new(token, client_id, scopes);
     access.expires_at = exp;
     access.resource = Some(resource);
     access.subject = subject;
+    access.dpop_jkt = dpop_jkt;
     access.claims = Some(claims);
     Ok(access)
 }
@@ -255,6 +258,31 @@ mod tests {
         assert!(run(json!({"client_id": null}), &rules()).is_err());
         assert!(run(json!({"client_id": 5, "azp": "other"}), &rules()).is_err());
         assert!(run(json!({"client_id": "", "azp": "other"}), &rules()).is_err());
+    }
+
+    #[test]
+    fn cnf_jkt_binds_the_token() {
+        const JKT: &str = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        assert_eq!(run(json!({}), &rules()).unwrap().dpop_jkt, None);
+        let bound = run(json!({"cnf": {"jkt": JKT}}), &rules()).unwrap();
+        assert_eq!(bound.dpop_jkt.as_deref(), Some(JKT));
+        assert_eq!(bound.claims.unwrap()["cnf"]["jkt"], JKT);
+        // Another confirmation method (RFC 8705) binds to no DPoP key.
+        let mtls = run(
+            json!({"cnf": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}),
+            &rules(),
+        );
+        assert_eq!(mtls.unwrap().dpop_jkt, None);
+        for bad in [
+            json!({"cnf": JKT}),
+            json!({"cnf": {"jkt": 1}}),
+            json!({"cnf": {"jkt": &JKT[..42]}}),
+        ] {
+            assert!(
+                matches!(run(bad.clone(), &rules()), Err(VerifyError::Invalid(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
