@@ -196,6 +196,9 @@ mod token;
 mod verifier;
 
 pub mod mcp;
+#[cfg(feature = "dpop")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dpop")))]
+pub mod dpop;
 #[cfg(feature = "metadata")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metadata")))]
 pub mod metadata;
