@@ -195,10 +195,10 @@ mod session;
 mod token;
 mod verifier;
 
-pub mod mcp;
 #[cfg(feature = "dpop")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dpop")))]
 pub mod dpop;
+pub mod mcp;
 #[cfg(feature = "metadata")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metadata")))]
 pub mod metadata;

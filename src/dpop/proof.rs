@@ -1,7 +1,7 @@
 //! [`DpopVerifier`]: one DPoP proof checked against one request (RFC 9449 §4.3), then the
 //! replay window.
 
-use std::{borrow::Cow, fmt, str::FromStr, sync::Arc, time::Duration};
+use std::{fmt, str::FromStr, sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use http::{HeaderValue, Method};
@@ -324,26 +324,23 @@ pub struct DpopProof {
     pub iat: i64,
 }
 
+/// The JOSE header members read; each any JSON, so a wrong type fails its own check.
 #[derive(Deserialize)]
-struct Header<'a> {
-    #[serde(borrow)]
-    typ: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    alg: Option<Cow<'a, str>>,
-    jwk: Option<Map<String, Value>>,
+struct Header {
+    typ: Option<Value>,
+    alg: Option<Value>,
+    jwk: Option<Value>,
     crit: Option<Value>,
 }
 
+/// The claims read; each any JSON, so a wrong type fails its own check.
 #[derive(Deserialize)]
-struct Claims<'a> {
+struct Claims {
     jti: Option<Value>,
-    #[serde(borrow)]
-    htm: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    htu: Option<Cow<'a, str>>,
+    htm: Option<Value>,
+    htu: Option<Value>,
     iat: Option<Value>,
-    #[serde(borrow)]
-    ath: Option<Cow<'a, str>>,
+    ath: Option<Value>,
     nonce: Option<Value>,
 }
 
@@ -427,18 +424,15 @@ impl DpopVerifier {
         else {
             return Err(DpopError::Malformed);
         };
-        if signature_b64.is_empty() {
-            return Err(DpopError::Malformed);
-        }
         let header_json = URL_SAFE_NO_PAD
             .decode(header_b64)
             .map_err(|_| DpopError::Malformed)?;
         let claims_json = URL_SAFE_NO_PAD
             .decode(claims_b64)
             .map_err(|_| DpopError::Malformed)?;
-        let header: Header<'_> =
+        let header: Header =
             serde_json::from_slice(&header_json).map_err(|_| DpopError::Malformed)?;
-        let claims: Claims<'_> =
+        let claims: Claims =
             serde_json::from_slice(&claims_json).map_err(|_| DpopError::Malformed)?;
         // No JOSE extension is understood here (RFC 7515 §4.1.11).
         if header.crit.is_some() {
@@ -446,7 +440,7 @@ impl DpopVerifier {
         }
 
         // 4. `typ`.
-        match header.typ.as_deref() {
+        match header.typ.as_ref().and_then(Value::as_str) {
             Some(typ)
                 if typ.eq_ignore_ascii_case("dpop+jwt")
                     || typ.eq_ignore_ascii_case("application/dpop+jwt") => {}
@@ -456,13 +450,17 @@ impl DpopVerifier {
         // 5. An allowed asymmetric algorithm (`none` and HMAC never are).
         let algorithm = header
             .alg
-            .as_deref()
+            .as_ref()
+            .and_then(Value::as_str)
             .and_then(|alg| Algorithm::from_str(alg).ok())
             .filter(|algorithm| inner.algorithms.contains(algorithm))
             .ok_or(DpopError::Algorithm)?;
 
         // 7 (before the key is used). A public key of the algorithm's type.
-        let jwk = public_jwk(header.jwk.as_ref().ok_or(DpopError::Key)?, algorithm)?;
+        let Some(Value::Object(jwk)) = &header.jwk else {
+            return Err(DpopError::Key);
+        };
+        let jwk = public_jwk(jwk, algorithm)?;
 
         // 6. The signature, with that key.
         let key = DecodingKey::from_jwk(&jwk).map_err(|_| DpopError::Key)?;
@@ -484,13 +482,17 @@ impl DpopVerifier {
         };
 
         // 8. `htm`: the request's method, exactly.
-        if claims.htm.as_deref() != Some(request.method.as_str()) {
+        if claims.htm.as_ref().and_then(Value::as_str) != Some(request.method.as_str()) {
             return Err(DpopError::Method);
         }
 
         // 9. `htu`: the request's URI, both normalised (RFC 3986 §6.2.2), without query and
         //    fragment.
-        let proof_htu = claims.htu.as_deref().and_then(normalise_htu);
+        let proof_htu = claims
+            .htu
+            .as_ref()
+            .and_then(Value::as_str)
+            .and_then(normalise_htu);
         if proof_htu.is_none() || proof_htu != normalise_htu(request.htu) {
             return Err(DpopError::Uri);
         }
@@ -517,7 +519,7 @@ impl DpopVerifier {
         // 12. `ath`: required with an access token, and its hash.
         if let Some(token) = request.access_token {
             let expected = access_token_hash(token).ok_or(DpopError::AccessTokenHash)?;
-            if claims.ath.as_deref() != Some(expected.as_str()) {
+            if claims.ath.as_ref().and_then(Value::as_str) != Some(expected.as_str()) {
                 return Err(DpopError::AccessTokenHash);
             }
         }
