@@ -250,19 +250,22 @@ mod tests {
     #[tokio::test]
     async fn expired_entries_make_room() {
         let store = InMemoryReplayStore::new(1);
-        assert!(
-            store
-                .insert_if_absent("k", "a", Duration::from_millis(50))
-                .await
-                .unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(120)).await;
-        assert!(
-            store
-                .insert_if_absent("k", "b", Duration::from_secs(60))
-                .await
-                .unwrap()
-        );
+        let ttl = Duration::from_secs(1);
+        assert!(store.insert_if_absent("k", "a", ttl).await.unwrap());
+        assert!(matches!(
+            store.insert_if_absent("k", "b", ttl).await,
+            Err(ReplayStoreError::Full)
+        ));
+        // moka's timer wheel ticks about once a second: give it a few.
+        let mut room = false;
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if let Ok(true) = store.insert_if_absent("k", "b", ttl).await {
+                room = true;
+                break;
+            }
+        }
+        assert!(room, "the expired entry was never swept");
         assert_eq!(store.len(), 1);
     }
 }
