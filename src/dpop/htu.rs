@@ -54,19 +54,20 @@ fn normalise_escapes(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     let mut at = 0;
     while at < bytes.len() {
-        if bytes[at] == b'%' && at + 2 < bytes.len() {
-            if let (Some(high), Some(low)) = (hex(bytes[at + 1]), hex(bytes[at + 2])) {
-                let byte = high << 4 | low;
-                if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-                    out.push(char::from(byte));
-                } else {
-                    out.push('%');
-                    out.push(char::from(bytes[at + 1].to_ascii_uppercase()));
-                    out.push(char::from(bytes[at + 2].to_ascii_uppercase()));
-                }
-                at += 3;
-                continue;
+        if bytes[at] == b'%'
+            && at + 2 < bytes.len()
+            && let (Some(high), Some(low)) = (hex(bytes[at + 1]), hex(bytes[at + 2]))
+        {
+            let byte = high << 4 | low;
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                out.push(char::from(byte));
+            } else {
+                out.push('%');
+                out.push(char::from(bytes[at + 1].to_ascii_uppercase()));
+                out.push(char::from(bytes[at + 2].to_ascii_uppercase()));
             }
+            at += 3;
+            continue;
         }
         // `Url::path` is ASCII: every other byte is copied as the character it is.
         out.push(char::from(bytes[at]));

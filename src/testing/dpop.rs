@@ -35,6 +35,9 @@ const RSA: [&str; 4] = [
     include_str!("keys/rsa-3.pem"),
 ];
 
+/// How a PEM private key of one family is loaded.
+type LoadKey = fn(&[u8]) -> jsonwebtoken::errors::Result<EncodingKey>;
+
 /// A DPoP client key: signs proofs (ES256, ES384, EdDSA, RS256, PS256 and the other RSA
 /// algorithms) and knows its RFC 7638 thumbprint, the `cnf.jkt` a bound token carries.
 ///
@@ -83,10 +86,7 @@ impl DpopProver {
     /// different indexes hold different keys.
     pub fn with_key(algorithm: Algorithm, index: usize) -> Option<Self> {
         crate::crypto::ensure_provider();
-        let (pems, load): (
-            &[&str; 4],
-            fn(&[u8]) -> jsonwebtoken::errors::Result<EncodingKey>,
-        ) = match algorithm {
+        let (pems, load): (&[&str; 4], LoadKey) = match algorithm {
             Algorithm::ES256 => (&P256, EncodingKey::from_ec_pem),
             Algorithm::ES384 => (&P384, EncodingKey::from_ec_pem),
             Algorithm::EdDSA => (&ED25519, EncodingKey::from_ed_pem),
