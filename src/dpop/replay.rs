@@ -131,8 +131,9 @@ impl Store {
 /// At its capacity it refuses new proofs with [`ReplayStoreError::Full`] (a 503) rather than
 /// forgetting identifiers that are still live: forgetting one would let its proof be replayed.
 /// Only proofs that passed every other check reach the store, so filling it takes that many
-/// signed, fresh proofs within one window; size it for the proofs a window can bring (the default,
-/// [`DEFAULT_REPLAY_MAX_ENTRIES`], is about 330 proofs a second over a ten-minute window), and
+/// signed, fresh proofs within one window; size it for the proofs a window can bring (a proof is remembered until its
+/// `iat` leaves the window, about 300 s with the defaults, so [`DEFAULT_REPLAY_MAX_ENTRIES`]
+/// sustains about 330 accepted proofs a second), and
 /// record the `jti` only after the access token is verified (see
 /// [`DpopVerifier::check`](super::DpopVerifier::check)) so only token holders can fill it.
 ///
