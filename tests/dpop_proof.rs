@@ -622,11 +622,20 @@ proptest! {
         asked_path in "(/[a-zA-Z0-9%~._-]{0,6}){1,3}",
         signed_host in prop::sample::select(&["api.example", "API.example", "other.example"][..]),
         asked_host in prop::sample::select(&["api.example", "other.example"][..]),
+        same_method in any::<bool>(),
+        same_url in any::<bool>(),
     ) {
         let prover = es256();
         let verifier = verifier();
+        // Half the cases ask with the signed method, half for the signed URL, so the other half
+        // of each differs in the one part that must still refuse the proof.
+        let asked_method = if same_method { signed_method } else { asked_method };
         let signed = format!("https://{signed_host}{signed_path}");
-        let asked = format!("https://{asked_host}{asked_path}");
+        let asked = if same_url {
+            signed.clone()
+        } else {
+            format!("https://{asked_host}{asked_path}")
+        };
         let proof = HeaderValue::from_str(&prover.proof(signed_method, &signed).iat(NOW).sign()).unwrap();
         let method = Method::from_bytes(asked_method.as_bytes()).unwrap();
         let accepted = verifier

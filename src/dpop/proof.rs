@@ -535,7 +535,8 @@ impl DpopVerifier {
     /// The replay window (RFC 9449 §11.1): records the proof's `jti` for its key until the
     /// proof leaves the `iat` window. A `jti` already recorded is refused
     /// ([`DpopError::Replayed`]); a store that cannot answer refuses too
-    /// ([`DpopError::ReplayStoreUnavailable`], a 503), never accepts.
+    /// ([`DpopError::ReplayStoreUnavailable`], a 503), never accepts. The time to remember it
+    /// is reckoned with the system clock.
     pub async fn record(&self, checked: CheckedProof) -> Result<DpopProof, DpopError> {
         let proof = checked.proof;
         let now = crate::clock::unix_now();
