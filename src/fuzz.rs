@@ -110,3 +110,52 @@ mod jwt {
         nesting_exceeds(json, max)
     }
 }
+
+#[cfg(feature = "dpop")]
+pub use self::dpop::*;
+
+#[cfg(feature = "dpop")]
+mod dpop {
+    use http::{HeaderValue, Method};
+
+    use crate::dpop::{DpopError, DpopRequest, DpopVerifier};
+
+    /// The nonce [`check_dpop_proof`] accepts when it requires one.
+    pub const DPOP_NONCE: &str = "fuzz-nonce";
+
+    /// [`DpopVerifier::check_at`] of `values` (all the `DPoP` header values) for `method` and
+    /// `htu`, with the default settings (or a required nonce, [`DPOP_NONCE`]): the key's
+    /// thumbprint, or why the proof was refused.
+    pub fn check_dpop_proof(
+        values: &[HeaderValue],
+        method: &Method,
+        htu: &str,
+        access_token: Option<&str>,
+        require_nonce: bool,
+        now: i64,
+    ) -> Result<String, DpopError> {
+        static PLAIN: std::sync::OnceLock<DpopVerifier> = std::sync::OnceLock::new();
+        static NONCE: std::sync::OnceLock<DpopVerifier> = std::sync::OnceLock::new();
+        let verifier = if require_nonce {
+            NONCE.get_or_init(|| {
+                DpopVerifier::builder()
+                    .nonce_check(|nonce: &str| nonce == DPOP_NONCE)
+                    .build()
+                    .unwrap_or_else(|_| unreachable!("the default settings are valid"))
+            })
+        } else {
+            PLAIN.get_or_init(|| {
+                DpopVerifier::builder()
+                    .build()
+                    .unwrap_or_else(|_| unreachable!("the default settings are valid"))
+            })
+        };
+        let mut request = DpopRequest::new(method, htu);
+        if let Some(token) = access_token {
+            request = request.access_token(token);
+        }
+        verifier
+            .check_at(values, &request, now)
+            .map(|checked| checked.jkt().to_owned())
+    }
+}

@@ -66,3 +66,7 @@ mod server;
 pub use fault::{Endpoint, Fault};
 pub use introspection::IntrospectionRequest;
 pub use issuer::{TestIssuer, TestIssuerBuilder};
+#[cfg(feature = "dpop")]
+mod dpop;
+#[cfg(feature = "dpop")]
+pub use dpop::{DpopProver, ProofBuilder};
