@@ -171,6 +171,8 @@
 //! | `introspection` | no | `IntrospectionVerifier` (RFC 7662) |
 //! | `cache` | no | `CachedVerifier` |
 //! | `testing` | no | `testing::TestIssuer` and friends |
+//! | `rmcp` | no | `AuthenticatedUser` and `mcp::OptionalUser` as rmcp tool parameters |
+//! | `dpop` | no | DPoP (RFC 9449) building blocks: proof checks, replay store, stateless nonces |
 //!
 //! Each item that needs a feature says so on docs.rs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
