@@ -8,9 +8,10 @@
 
 mod common;
 
+mod python_venv;
+
 use std::{
     collections::HashSet,
-    path::PathBuf,
     process::{Command, Stdio},
     sync::{
         Arc, Mutex,
@@ -632,15 +633,7 @@ fn state_handles_are_bounded() {
 
 /// Token fields → `authenticated_principal` with `mcp` 2.3.0, for each token of `tokens`.
 fn python_principals(tokens: &[AccessToken]) -> Vec<String> {
-    let venv = std::env::var_os("PARITY_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/parity-venv"));
-    let python = venv.join("bin/python");
-    assert!(
-        python.exists(),
-        "no Python venv at {}: run `bash tests/parity/setup-venv.sh` (or set PARITY_VENV)",
-        venv.display()
-    );
+    let python = python_venv::python();
     const SCRIPT: &str = r#"
 import json, sys
 import importlib.metadata as md

@@ -36,7 +36,7 @@ use tower_service::Service;
 use crate::{
     ConfigError, Rejection,
     extract::{authenticate, authenticate_now},
-    scopes::{Required, validate_scope_token},
+    scopes::{GuardState, Required, validate_scope_token},
 };
 
 /// The default cap on a request body [`OperationScopes`] reads: 1 MiB (the MCP Python SDK's
@@ -483,10 +483,10 @@ where
             let required = Required::Shared(self.table.default.clone());
             if let Some(user) = authenticate_now(&mut parts, &required) {
                 return match user.and_then(|user| user.check(required)) {
-                    Ok(()) => OperationScopesFuture::new(State::Inner {
+                    Ok(()) => OperationScopesFuture::new(GuardState::Inner {
                         future: self.inner.call(Request::from_parts(parts, Body::new(body))),
                     }),
-                    Err(rejection) => OperationScopesFuture::new(State::Refused {
+                    Err(rejection) => OperationScopesFuture::new(GuardState::Refused {
                         response: Some(rejection.into_response()),
                     }),
                 };
@@ -496,7 +496,7 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let table = self.table.clone();
-        OperationScopesFuture::new(State::Waiting {
+        OperationScopesFuture::new(GuardState::Waiting {
             future: Box::pin(check(inner, table, parts, body)),
         })
     }
@@ -640,21 +640,12 @@ pin_project! {
     /// for the verifier) all of it in turn.
     pub struct OperationScopesFuture<F> {
         #[pin]
-        state: State<F>,
-    }
-}
-
-pin_project! {
-    #[project = Projection]
-    enum State<F> {
-        Inner { #[pin] future: F },
-        Refused { response: Option<Response> },
-        Waiting { future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> },
+        state: GuardState<F>,
     }
 }
 
 impl<F> OperationScopesFuture<F> {
-    fn new(state: State<F>) -> Self {
+    fn new(state: GuardState<F>) -> Self {
         Self { state }
     }
 }
@@ -666,25 +657,13 @@ where
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            Projection::Inner { future } => future.poll(cx),
-            Projection::Refused { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
-                // Polled after it completed: no second refusal to give, and no panic either.
-                None => Poll::Ready(Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response())),
-            },
-            Projection::Waiting { future } => future.as_mut().poll(cx),
-        }
+        self.project().state.poll_state(cx)
     }
 }
 
 impl<F> fmt::Debug for OperationScopesFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Inner { .. } => "Inner",
-            State::Refused { .. } => "Refused",
-            State::Waiting { .. } => "Waiting",
-        };
+        let state = self.state.name();
         f.debug_tuple("OperationScopesFuture")
             .field(&state)
             .finish()

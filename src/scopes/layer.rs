@@ -8,12 +8,12 @@ use std::{
 };
 
 use axum_core::response::{IntoResponse, Response};
-use http::{Request, StatusCode};
+use http::Request;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Required, ScopeSet, validate_scope_token};
+use super::{GuardState, Required, ScopeSet, validate_scope_token};
 use crate::{
     ConfigError,
     extract::{authenticate_later, authenticate_now},
@@ -137,10 +137,10 @@ where
         // Usually the verifier answers at once: then the inner service is called right here.
         if let Some(user) = authenticate_now(&mut parts, &required) {
             return match user.and_then(|user| user.check(required)) {
-                Ok(()) => RequireScopesFuture::new(State::Inner {
+                Ok(()) => RequireScopesFuture::new(GuardState::Inner {
                     future: self.inner.call(Request::from_parts(parts, body)),
                 }),
-                Err(rejection) => RequireScopesFuture::new(State::Refused {
+                Err(rejection) => RequireScopesFuture::new(GuardState::Refused {
                     response: Some(rejection.into_response()),
                 }),
             };
@@ -148,7 +148,7 @@ where
         // The clone is not ready, the original is: keep the ready one for this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        RequireScopesFuture::new(State::Waiting {
+        RequireScopesFuture::new(GuardState::Waiting {
             future: Box::pin(async move {
                 let checked = match authenticate_later(&mut parts, required.clone()).await {
                     Ok(user) => user.check(required),
@@ -168,24 +168,12 @@ pin_project! {
     /// once, the refusal, or (when the verifier has to wait) both in turn.
     pub struct RequireScopesFuture<F> {
         #[pin]
-        state: State<F>,
-    }
-}
-
-pin_project! {
-    #[project = Projection]
-    enum State<F> {
-        // Allowed at once: the inner service's future.
-        Inner { #[pin] future: F },
-        // Refused at once, until returned.
-        Refused { response: Option<Response> },
-        // Verifying, then the inner service.
-        Waiting { future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> },
+        state: GuardState<F>,
     }
 }
 
 impl<F> RequireScopesFuture<F> {
-    fn new(state: State<F>) -> Self {
+    fn new(state: GuardState<F>) -> Self {
         Self { state }
     }
 }
@@ -197,26 +185,13 @@ where
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            Projection::Inner { future } => future.poll(cx),
-            Projection::Refused { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
-                // Polled after it completed, against the `Future` contract: no second refusal
-                // to give, and no panic either.
-                None => Poll::Ready(Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response())),
-            },
-            Projection::Waiting { future } => future.as_mut().poll(cx),
-        }
+        self.project().state.poll_state(cx)
     }
 }
 
 impl<F> fmt::Debug for RequireScopesFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Inner { .. } => "Inner",
-            State::Refused { .. } => "Refused",
-            State::Waiting { .. } => "Waiting",
-        };
+        let state = self.state.name();
         f.debug_tuple("RequireScopesFuture").field(&state).finish()
     }
 }

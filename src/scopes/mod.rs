@@ -1,6 +1,7 @@
 //! Scopes: compile-time scope sets, the [`RequireScopes`] guard, the runtime
 //! [`RequireScopesLayer`], and the scope hierarchy.
 
+mod guard;
 mod hierarchy;
 mod layer;
 mod require;
@@ -8,6 +9,7 @@ mod token;
 
 use std::sync::Arc;
 
+pub(crate) use guard::GuardState;
 pub(crate) use hierarchy::ScopeHierarchy;
 pub use layer::{RequireScopesFuture, RequireScopesLayer, RequireScopesService};
 pub use require::RequireScopes;
