@@ -103,6 +103,16 @@
 //!   handles; [`SessionOwners`] is the bounded in-memory [`SessionStore`] behind both ideas.
 //! - **Order of layers**: `BearerAuth` outermost, scope guards inside it (`route_layer`).
 //!
+//! # Sender-constrained tokens (DPoP)
+//!
+//! With feature `dpop`, `BearerAuth::dpop` takes a `dpop::Dpop` (`allowed` beside `Bearer`, or
+//! `required`): a token bound to a key (`cnf.jkt`) is accepted only with `Authorization: DPoP`
+//! and a proof signed with that key for this method and URL (RFC 9449 §4.3, every check, a replay
+//! window, optional stateless server nonces); a bound token sent as `Bearer` is refused.
+//! [`AuthenticatedUser::is_proof_bound`] and [`AuthenticatedUser::proof_thumbprint`] tell how the
+//! caller authenticated, [`Rejection::scheme`] which challenge carries a refusal's error. Off by
+//! default; nothing changes for requests when it is off.
+//!
 //! # 6. Verifiers that ship with the crate
 //!
 //! | verifier | feature | for |
@@ -172,7 +182,7 @@
 //! | `cache` | no | `CachedVerifier` |
 //! | `testing` | no | `testing::TestIssuer` and friends |
 //! | `rmcp` | no | `AuthenticatedUser` and `mcp::OptionalUser` as rmcp tool parameters |
-//! | `dpop` | no | DPoP (RFC 9449) building blocks: proof checks, replay store, stateless nonces |
+//! | `dpop` | no | DPoP (RFC 9449): `BearerAuth::dpop`, proof checks, replay store, stateless nonces |
 //!
 //! Each item that needs a feature says so on docs.rs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -253,7 +263,8 @@ pub use verifier::{FnVerifier, StaticVerifier, TokenVerifier, VerifyError, verif
     feature = "jwks",
     feature = "introspection",
     feature = "cache",
-    feature = "metadata"
+    feature = "metadata",
+    feature = "dpop"
 ))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
