@@ -99,6 +99,7 @@ impl BearerAuth {
             hierarchy: ScopeHierarchy::default(),
             leeway_secs: secs(DEFAULT_LEEWAY),
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            possession: None,
             prebuilt: Prebuilt::default(),
         })
     }
@@ -111,7 +112,7 @@ impl BearerAuth {
         }
     }
 
-    fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
+    pub(crate) fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
         let config = Arc::make_mut(&mut self.config);
         change(config);
         config.prebuilt = rejection::prebuild(config);
@@ -264,6 +265,16 @@ impl fmt::Debug for BearerAuth {
             .field("hierarchy", &config.hierarchy)
             .field("leeway_secs", &config.leeway_secs)
             .field("max_token_len", &config.max_token_len)
+            .field(
+                "dpop",
+                &config
+                    .possession
+                    .as_ref()
+                    .map(|dpop| match dpop.required() {
+                        true => "required",
+                        false => "allowed",
+                    }),
+            )
             .field("eager", &self.eager)
             .finish_non_exhaustive()
     }
@@ -313,9 +324,8 @@ where
 
     #[inline]
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        request
-            .extensions_mut()
-            .insert(AuthSlot::new(self.config.clone()));
+        let slot = AuthSlot::new(self.config.clone(), request.uri());
+        request.extensions_mut().insert(slot);
         if !self.eager {
             return BearerAuthFuture::inner(self.inner.call(request));
         }

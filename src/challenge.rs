@@ -47,7 +47,7 @@ pub(crate) fn write_exact(write: impl Fn(&mut dyn Sink)) -> String {
     text
 }
 
-/// A `Bearer` challenge, `Bearer name="value", name="value"`, written into a [`Sink`].
+/// A challenge, `Bearer name="value", name="value"`, written into a [`Sink`].
 pub(crate) struct Challenge<'s> {
     out: &'s mut dyn Sink,
     params: usize,
@@ -55,7 +55,12 @@ pub(crate) struct Challenge<'s> {
 
 impl<'s> Challenge<'s> {
     pub(crate) fn bearer(out: &'s mut dyn Sink) -> Self {
-        out.put("Bearer");
+        Self::new("Bearer", out)
+    }
+
+    /// A challenge of `scheme` (a constant token: `Bearer`, `DPoP`).
+    pub(crate) fn new(scheme: &'static str, out: &'s mut dyn Sink) -> Self {
+        out.put(scheme);
         Self { out, params: 0 }
     }
 

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::HeaderValue;
 
-use crate::{Profile, resource::ResourceUrl, scopes::ScopeHierarchy, verifier::DynVerifier};
+use crate::{
+    Profile, possession::Possession, resource::ResourceUrl, scopes::ScopeHierarchy,
+    verifier::DynVerifier,
+};
 
 /// What the layer hands to every request; shared, never copied per request.
 #[derive(Clone)]
@@ -21,6 +24,8 @@ pub(crate) struct Config {
     pub(crate) hierarchy: ScopeHierarchy,
     pub(crate) leeway_secs: i64,
     pub(crate) max_token_len: usize,
+    /// A sender-constraining scheme (DPoP) accepted besides `Bearer`, if any.
+    pub(crate) possession: Option<Arc<dyn Possession>>,
     /// Built from the fields above whenever they change.
     pub(crate) prebuilt: Prebuilt,
 }

@@ -22,6 +22,9 @@ pub(crate) enum Credentials<'a> {
     OtherScheme,
     /// A bearer token for the verifier.
     Bearer(Cow<'a, str>),
+    /// A DPoP-bound token for the verifier, its proof in the `DPoP` header (RFC 9449 §7.1); only
+    /// when the layer accepts DPoP, else `DPoP` is another scheme.
+    Dpop(Cow<'a, str>),
     /// The request is malformed (RFC 6750 `invalid_request`, 400); `Spec` only.
     Malformed(Malformed),
     /// A token that cannot be valid, refused without asking the verifier.
@@ -35,7 +38,7 @@ pub(crate) enum Malformed {
     MultipleHeaders,
     /// An `Authorization` header with nothing in it.
     Empty,
-    /// `Bearer` with no token.
+    /// `Bearer` (or `DPoP`) with no token.
     MissingToken,
     /// A tab between `Bearer` and the token (RFC 6750 §2.1 wants `1*SP`).
     TabSeparator,
@@ -65,18 +68,28 @@ pub(crate) enum BadToken {
 }
 
 /// Reads the credentials of `headers` under `profile`, refusing tokens over `max_len` bytes.
-pub(crate) fn parse(headers: &HeaderMap, profile: Profile, max_len: usize) -> Credentials<'_> {
+/// `dpop`: whether the `DPoP` scheme is accepted (RFC 9449 §7.1); its token is read with
+/// `Spec`'s grammar in both profiles, as the reference has no DPoP.
+pub(crate) fn parse(
+    headers: &HeaderMap,
+    profile: Profile,
+    max_len: usize,
+    dpop: bool,
+) -> Credentials<'_> {
     match profile {
-        Profile::PythonSdk => parse_python_sdk(headers, max_len),
-        Profile::Spec => parse_spec(headers, max_len),
+        Profile::PythonSdk => parse_python_sdk(headers, max_len, dpop),
+        Profile::Spec => parse_spec(headers, max_len, dpop),
     }
 }
 
-fn parse_python_sdk(headers: &HeaderMap, max_len: usize) -> Credentials<'_> {
+fn parse_python_sdk(headers: &HeaderMap, max_len: usize, dpop: bool) -> Credentials<'_> {
     let Some(value) = headers.get(AUTHORIZATION) else {
         return Credentials::Missing;
     };
     let bytes = value.as_bytes();
+    if dpop && scheme_of(bytes.trim_ascii_start()).eq_ignore_ascii_case(b"dpop") {
+        return parse_spec(headers, max_len, dpop);
+    }
     match bytes.split_at_checked(7) {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case(b"bearer ") => {
             if token.is_empty() {
@@ -93,7 +106,23 @@ fn parse_python_sdk(headers: &HeaderMap, max_len: usize) -> Credentials<'_> {
     }
 }
 
-fn parse_spec(headers: &HeaderMap, max_len: usize) -> Credentials<'_> {
+/// Whether the (first) `Authorization` header names the `DPoP` scheme, whatever follows.
+pub(crate) fn names_dpop(headers: &HeaderMap) -> bool {
+    headers.get(AUTHORIZATION).is_some_and(|value| {
+        scheme_of(value.as_bytes().trim_ascii_start()).eq_ignore_ascii_case(b"dpop")
+    })
+}
+
+/// The auth-scheme of an `Authorization` value: up to the first space or tab.
+fn scheme_of(value: &[u8]) -> &[u8] {
+    let end = value
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(value.len());
+    &value[..end]
+}
+
+fn parse_spec(headers: &HeaderMap, max_len: usize, dpop: bool) -> Credentials<'_> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Credentials::Missing;
@@ -106,17 +135,14 @@ fn parse_spec(headers: &HeaderMap, max_len: usize) -> Credentials<'_> {
     if value.is_empty() {
         return Credentials::Malformed(Malformed::Empty);
     }
-    let scheme_end = value
-        .iter()
-        .position(|&b| b == b' ' || b == b'\t')
-        .unwrap_or(value.len());
-    let (scheme, rest) = value.split_at(scheme_end);
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let (scheme, rest) = value.split_at(scheme_of(value).len());
+    let is_dpop = dpop && scheme.eq_ignore_ascii_case(b"dpop");
+    if !is_dpop && !scheme.eq_ignore_ascii_case(b"bearer") {
         return Credentials::OtherScheme;
     }
     // The cap counts everything after `Bearer ` (as in `PythonSdk`), padding included, so
     // whitespace cannot smuggle a huge value past it (RFC 6750 digest, P7).
-    if raw.len() > max_len.saturating_add(b"Bearer ".len()) {
+    if raw.len() > max_len.saturating_add(scheme.len() + 1) {
         return Credentials::BadToken(BadToken::TooLong);
     }
     if rest.is_empty() {
@@ -133,7 +159,11 @@ fn parse_spec(headers: &HeaderMap, max_len: usize) -> Credentials<'_> {
     if token.iter().any(|&b| b == b' ' || b == b'\t' || b == b',') || is_auth_param(token) {
         return Credentials::Malformed(Malformed::NotSingleToken);
     }
+    // RFC 9449 §7.1: the DPoP token is a `token68`, the same characters as RFC 6750's b64token.
     match std::str::from_utf8(token) {
+        Ok(token) if is_b64token(token.as_bytes()) && is_dpop => {
+            Credentials::Dpop(Cow::Borrowed(token))
+        }
         Ok(token) if is_b64token(token.as_bytes()) => Credentials::Bearer(Cow::Borrowed(token)),
         _ => Credentials::BadToken(BadToken::Syntax),
     }
@@ -176,8 +206,13 @@ mod tests {
 
     fn py(values: &[&[u8]]) -> Credentials<'static> {
         let map = headers(values);
-        match parse(&map, Profile::PythonSdk, 8192) {
+        owned(parse(&map, Profile::PythonSdk, 8192, false))
+    }
+
+    fn owned(credentials: Credentials<'_>) -> Credentials<'static> {
+        match credentials {
             Credentials::Bearer(token) => Credentials::Bearer(Cow::Owned(token.into_owned())),
+            Credentials::Dpop(token) => Credentials::Dpop(Cow::Owned(token.into_owned())),
             Credentials::Missing => Credentials::Missing,
             Credentials::OtherScheme => Credentials::OtherScheme,
             Credentials::Malformed(m) => Credentials::Malformed(m),
@@ -187,13 +222,7 @@ mod tests {
 
     fn spec(values: &[&[u8]]) -> Credentials<'static> {
         let map = headers(values);
-        match parse(&map, Profile::Spec, 8192) {
-            Credentials::Bearer(token) => Credentials::Bearer(Cow::Owned(token.into_owned())),
-            Credentials::Missing => Credentials::Missing,
-            Credentials::OtherScheme => Credentials::OtherScheme,
-            Credentials::Malformed(m) => Credentials::Malformed(m),
-            Credentials::BadToken(b) => Credentials::BadToken(b),
-        }
+        owned(parse(&map, Profile::Spec, 8192, false))
     }
 
     fn bearer(token: &str) -> Credentials<'static> {
@@ -277,16 +306,52 @@ mod tests {
         let long = format!("Bearer {}", "a".repeat(9000));
         let map = headers(&[long.as_bytes()]);
         assert_eq!(
-            parse(&map, Profile::PythonSdk, 8192),
+            parse(&map, Profile::PythonSdk, 8192, false),
             Credentials::BadToken(BadToken::TooLong)
         );
         assert_eq!(
-            parse(&map, Profile::Spec, 8192),
+            parse(&map, Profile::Spec, 8192, false),
             Credentials::BadToken(BadToken::TooLong)
         );
         assert!(matches!(
-            parse(&map, Profile::Spec, 9000),
+            parse(&map, Profile::Spec, 9000, false),
             Credentials::Bearer(_)
         ));
+    }
+
+    #[test]
+    fn dpop_scheme_only_when_accepted() {
+        let dpop = |values: &[&[u8]], profile| owned(parse(&headers(values), profile, 8192, true));
+        for profile in [Profile::Spec, Profile::PythonSdk] {
+            assert_eq!(
+                dpop(&[b"DPoP abc.def-_~+/=="], profile),
+                Credentials::Dpop(Cow::Owned("abc.def-_~+/==".into()))
+            );
+            assert_eq!(
+                dpop(&[b"dpop abc"], profile),
+                Credentials::Dpop(Cow::Owned("abc".into()))
+            );
+            assert_eq!(dpop(&[b"Bearer abc"], profile), bearer("abc"));
+            assert_eq!(
+                dpop(&[b"DPoP"], profile),
+                Credentials::Malformed(Malformed::MissingToken)
+            );
+            assert_eq!(
+                dpop(&[b"DPoP a b"], profile),
+                Credentials::Malformed(Malformed::NotSingleToken)
+            );
+            assert_eq!(
+                dpop(&[b"DPoP caf\xe9"], profile),
+                Credentials::BadToken(BadToken::Syntax)
+            );
+            assert_eq!(dpop(&[b"DPoPabc"], profile), Credentials::OtherScheme);
+        }
+        assert_eq!(spec(&[b"DPoP abc"]), Credentials::OtherScheme);
+        assert_eq!(py(&[b"DPoP abc"]), Credentials::OtherScheme);
+        let long = format!("DPoP {}", "a".repeat(8193));
+        assert_eq!(
+            parse(&headers(&[long.as_bytes()]), Profile::Spec, 8192, true),
+            Credentials::BadToken(BadToken::TooLong)
+        );
     }
 }

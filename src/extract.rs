@@ -3,13 +3,15 @@
 use std::{borrow::Cow, fmt, sync::Arc};
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
-use http::{Extensions, HeaderMap, request::Parts};
+use http::{Extensions, HeaderMap, Method, Uri, request::Parts};
 use serde_json::{Map, Value};
 
 use crate::{
-    AccessToken, AuthorizationContext, Profile, Rejection, RejectionKind, VerifyError, clock,
+    AccessToken, AuthScheme, AuthorizationContext, Profile, Rejection, RejectionKind, VerifyError,
+    clock,
     config::Config,
     credentials::{self, BadToken, Credentials},
+    possession::{ProofFailure, ProofRequest},
     resource::ResourceUrl,
     scopes::{Required, is_valid_scope_token},
 };
@@ -48,6 +50,7 @@ use crate::{
 pub struct AuthenticatedUser {
     token: Arc<AccessToken>,
     config: Arc<Config>,
+    scheme: AuthScheme,
 }
 
 impl AuthenticatedUser {
@@ -80,6 +83,27 @@ impl AuthenticatedUser {
     /// Every claim of the token, if the verifier supplied them.
     pub fn claims(&self) -> Option<&Map<String, Value>> {
         self.token.claims.as_ref()
+    }
+
+    /// Whether the request proved possession of the key its token is bound to: it came with
+    /// `Authorization: DPoP` and a valid DPoP proof (RFC 9449; feature `dpop` and
+    /// `BearerAuth::dpop`). `false` for a bearer token.
+    pub fn is_proof_bound(&self) -> bool {
+        self.scheme == AuthScheme::Dpop
+    }
+
+    /// The RFC 7638 thumbprint (base64url SHA-256) of the key the request proved possession of,
+    /// which the token's `cnf.jkt` equals; `None` for a bearer token.
+    pub fn proof_thumbprint(&self) -> Option<&str> {
+        match self.scheme {
+            AuthScheme::Dpop => self.token.dpop_jkt.as_deref(),
+            AuthScheme::Bearer => None,
+        }
+    }
+
+    /// The scheme the credentials came with: [`AuthScheme::Bearer`] or [`AuthScheme::Dpop`].
+    pub fn scheme(&self) -> AuthScheme {
+        self.scheme
     }
 
     /// The whole verified token.
@@ -159,6 +183,7 @@ impl AuthenticatedUser {
                     .position(|scope| !self.has_scope(scope))
                     .unwrap_or(0);
                 Rejection::insufficient(self.config.clone(), Required::Shared(required), missing)
+                    .with_scheme(self.scheme)
             }
             Err(rejection) => rejection,
         }
@@ -184,6 +209,7 @@ impl AuthenticatedUser {
             "The access token is invalid",
             self.config.clone(),
         )
+        .with_scheme(self.scheme)
     }
 
     /// `scopes`, each checked to be a valid scope-token; the 500 for the first that is not.
@@ -212,11 +238,10 @@ impl AuthenticatedUser {
         let missing = required.iter().position(|scope| !self.has_scope(scope));
         match missing {
             None => Ok(()),
-            Some(missing) => Err(Rejection::insufficient(
-                self.config.clone(),
-                required,
-                missing,
-            )),
+            Some(missing) => Err(
+                Rejection::insufficient(self.config.clone(), required, missing)
+                    .with_scheme(self.scheme),
+            ),
         }
     }
 
@@ -238,6 +263,7 @@ impl fmt::Debug for AuthenticatedUser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthenticatedUser")
             .field("access_token", &self.token)
+            .field("scheme", &self.scheme)
             .finish()
     }
 }
@@ -300,6 +326,9 @@ impl Rejection {
 pub(crate) struct AuthSlot {
     config: Arc<Config>,
     outcome: Option<Outcome>,
+    /// The request's URI as the layer saw it (before a nested router strips a prefix), kept only
+    /// when DPoP is accepted: its path is the proof's `htu` after the configured public URL.
+    target: Option<Uri>,
 }
 
 #[derive(Clone)]
@@ -312,19 +341,53 @@ enum Outcome {
 struct Failure {
     kind: RejectionKind,
     detail: &'static str,
+    /// The scheme whose challenge carries the error.
+    scheme: AuthScheme,
 }
 
 impl Failure {
     const fn new(kind: RejectionKind, detail: &'static str) -> Self {
-        Self { kind, detail }
+        Self {
+            kind,
+            detail,
+            scheme: AuthScheme::Bearer,
+        }
+    }
+
+    const fn dpop(kind: RejectionKind, detail: &'static str) -> Self {
+        Self {
+            kind,
+            detail,
+            scheme: AuthScheme::Dpop,
+        }
     }
 }
 
+impl From<ProofFailure> for Failure {
+    fn from(failure: ProofFailure) -> Self {
+        Self::dpop(failure.kind, failure.detail)
+    }
+}
+
+/// A token that passed the verifier and the layer's checks, and the scheme it came with.
+struct Verified {
+    token: Arc<AccessToken>,
+    scheme: AuthScheme,
+}
+
+/// The credentials of a request: the token, and its scheme.
+struct Presented<'h> {
+    token: Cow<'h, str>,
+    scheme: AuthScheme,
+}
+
 impl AuthSlot {
-    pub(crate) fn new(config: Arc<Config>) -> Self {
+    pub(crate) fn new(config: Arc<Config>, uri: &Uri) -> Self {
+        let target = config.possession.is_some().then(|| uri.clone());
         Self {
             config,
             outcome: None,
+            target,
         }
     }
 
@@ -335,17 +398,19 @@ impl AuthSlot {
             Outcome::Failed(failure) => {
                 Err(
                     Rejection::new(failure.kind, failure.detail, self.config.clone())
-                        .with_required(required),
+                        .with_required(required)
+                        .with_scheme(failure.scheme),
                 )
             }
         })
     }
 
-    fn settle(&mut self, verified: Result<Arc<AccessToken>, Failure>) {
+    fn settle(&mut self, verified: Result<Verified, Failure>) {
         self.outcome = Some(match verified {
-            Ok(token) => Outcome::User(AuthenticatedUser {
+            Ok(Verified { token, scheme }) => Outcome::User(AuthenticatedUser {
                 token,
                 config: self.config.clone(),
+                scheme,
             }),
             Err(failure) => Outcome::Failed(failure),
         });
@@ -374,10 +439,15 @@ pub(crate) fn authenticate_now(
 #[inline]
 fn settle_ready(slot: &mut AuthSlot, headers: &HeaderMap) -> Option<()> {
     if slot.outcome.is_none() {
-        let verified = match bearer_token(&slot.config, headers) {
-            Ok(token) => {
+        let verified = match presented(&slot.config, headers) {
+            // A proof is checked on the waiting path: its replay window is a store.
+            Ok(Presented {
+                scheme: AuthScheme::Dpop,
+                ..
+            }) => return None,
+            Ok(Presented { token, .. }) => {
                 let answer = slot.config.verifier.verify_ready(&token)?;
-                accept(&slot.config, answer)
+                accept(&slot.config, answer).and_then(|token| bearer(&slot.config, token))
             }
             Err(failure) => Err(failure),
         };
@@ -425,11 +495,19 @@ pub(crate) async fn authenticate_later(
     let Some(slot) = parts.extensions.get_mut::<AuthSlot>() else {
         return Err(Rejection::missing_layer());
     };
-    let verified = match bearer_token(&slot.config, &parts.headers) {
-        Ok(token) => accept(
+    let verified = match presented(&slot.config, &parts.headers) {
+        Ok(Presented {
+            token,
+            scheme: AuthScheme::Dpop,
+        }) => {
+            let path = slot.target.as_ref().unwrap_or(&parts.uri).path();
+            proof_bound(&slot.config, &parts.method, path, &parts.headers, &token).await
+        }
+        Ok(Presented { token, .. }) => accept(
             &slot.config,
             slot.config.verifier.verify_boxed(&token).await,
-        ),
+        )
+        .and_then(|token| bearer(&slot.config, token)),
         Err(failure) => Err(failure),
     };
     slot.settle(verified);
@@ -437,11 +515,109 @@ pub(crate) async fn authenticate_later(
         .unwrap_or_else(|| Err(Rejection::missing_layer()))
 }
 
-/// The bearer token of the request, or why there is none usable.
-fn bearer_token<'h>(config: &Config, headers: &'h HeaderMap) -> Result<Cow<'h, str>, Failure> {
+/// A DPoP request (RFC 9449 §7.1): the proof checked, the token verified and bound to the
+/// proof's key, then the proof's `jti` recorded. Every refusal is the `DPoP` challenge's.
+async fn proof_bound(
+    config: &Config,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<Verified, Failure> {
     use RejectionKind as Kind;
-    match credentials::parse(headers, config.profile, config.max_token_len) {
-        Credentials::Bearer(token) => Ok(token),
+    // `presented` gives `Dpop` only when a possession scheme is configured.
+    let Some(possession) = config.possession.as_deref() else {
+        return Err(Failure::new(Kind::MissingCredentials, ""));
+    };
+    let request = ProofRequest {
+        method,
+        path,
+        headers,
+        token,
+    };
+    let proof = possession.check(&request).map_err(|failure| {
+        tracing::debug!(reason = failure.detail, "DPoP proof refused");
+        Failure::from(failure)
+    })?;
+    let token = accept(config, config.verifier.verify_boxed(token).await)
+        .map_err(|Failure { kind, detail, .. }| Failure::dpop(kind, detail))?;
+    match token.dpop_jkt.as_deref() {
+        None => {
+            tracing::debug!(client_id = %token.client_id, "a token without cnf.jkt came with the DPoP scheme");
+            return Err(Failure::dpop(
+                Kind::InvalidToken,
+                "The access token is not DPoP-bound",
+            ));
+        }
+        Some(jkt) if jkt != proof.jkt => {
+            tracing::debug!(client_id = %token.client_id, "the DPoP proof's key is not the one the token is bound to");
+            return Err(Failure::dpop(
+                Kind::InvalidToken,
+                "Invalid DPoP key binding",
+            ));
+        }
+        Some(_) => {}
+    }
+    possession.record(proof).await.map_err(|failure| {
+        tracing::debug!(reason = failure.detail, "DPoP proof refused");
+        Failure::from(failure)
+    })?;
+    Ok(Verified {
+        token,
+        scheme: AuthScheme::Dpop,
+    })
+}
+
+/// A token that came with the `Bearer` scheme: refused when it is DPoP-bound and DPoP is
+/// accepted (RFC 9449 §7.2: a bound token is never a bearer token).
+fn bearer(config: &Config, token: Arc<AccessToken>) -> Result<Verified, Failure> {
+    if config.possession.is_some() && token.dpop_jkt.is_some() {
+        tracing::debug!(client_id = %token.client_id, "a DPoP-bound token came with the Bearer scheme");
+        return Err(Failure::new(
+            RejectionKind::InvalidToken,
+            "The access token is DPoP-bound: send it with the DPoP scheme and a proof",
+        ));
+    }
+    Ok(Verified {
+        token,
+        scheme: AuthScheme::Bearer,
+    })
+}
+
+/// The credentials of the request, or why there are none usable.
+fn presented<'h>(config: &Config, headers: &'h HeaderMap) -> Result<Presented<'h>, Failure> {
+    read_credentials(config, headers).map_err(|failure| {
+        // A malformed `DPoP` header's error belongs in the `DPoP` challenge.
+        match config.possession.is_some() && credentials::names_dpop(headers) {
+            true => Failure::dpop(failure.kind, failure.detail),
+            false => failure,
+        }
+    })
+}
+
+/// [`presented`], every refusal on the `Bearer` challenge.
+fn read_credentials<'h>(config: &Config, headers: &'h HeaderMap) -> Result<Presented<'h>, Failure> {
+    use RejectionKind as Kind;
+    let dpop = config.possession.as_deref();
+    match credentials::parse(
+        headers,
+        config.profile,
+        config.max_token_len,
+        dpop.is_some(),
+    ) {
+        // With DPoP required, `Bearer` is a scheme this server does not accept (RFC 6750 §3.1:
+        // no error code).
+        Credentials::Bearer(_) if dpop.is_some_and(|dpop| dpop.required()) => {
+            Err(Failure::new(Kind::MissingCredentials, ""))
+        }
+        Credentials::Bearer(token) => Ok(Presented {
+            token,
+            scheme: AuthScheme::Bearer,
+        }),
+        Credentials::Dpop(token) => Ok(Presented {
+            token,
+            scheme: AuthScheme::Dpop,
+        }),
         Credentials::Missing | Credentials::OtherScheme => {
             Err(Failure::new(Kind::MissingCredentials, ""))
         }

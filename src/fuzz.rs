@@ -20,6 +20,8 @@ pub enum Credentials {
     OtherScheme,
     /// A token for the verifier.
     Bearer(String),
+    /// A DPoP-bound token for the verifier (only when DPoP is accepted).
+    Dpop(String),
     /// A malformed request (Spec only), with the description clients get.
     Malformed(&'static str),
     /// A token over the length cap.
@@ -30,10 +32,21 @@ pub enum Credentials {
 
 /// Runs the credentials parser of `profile` over `headers`, with a token cap of `max_len` bytes.
 pub fn parse_credentials(headers: &HeaderMap, profile: Profile, max_len: usize) -> Credentials {
-    match credentials::parse(headers, profile, max_len) {
+    parse_credentials_dpop(headers, profile, max_len, false)
+}
+
+/// [`parse_credentials`], with the `DPoP` scheme accepted when `dpop` is set.
+pub fn parse_credentials_dpop(
+    headers: &HeaderMap,
+    profile: Profile,
+    max_len: usize,
+    dpop: bool,
+) -> Credentials {
+    match credentials::parse(headers, profile, max_len, dpop) {
         credentials::Credentials::Missing => Credentials::Missing,
         credentials::Credentials::OtherScheme => Credentials::OtherScheme,
         credentials::Credentials::Bearer(token) => Credentials::Bearer(token.into_owned()),
+        credentials::Credentials::Dpop(token) => Credentials::Dpop(token.into_owned()),
         credentials::Credentials::Malformed(malformed) => {
             Credentials::Malformed(malformed.description())
         }

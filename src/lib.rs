@@ -189,6 +189,7 @@ mod credentials;
 mod crypto;
 mod error;
 mod extract;
+mod possession;
 mod profile;
 mod rejection;
 mod resource;
@@ -216,6 +217,7 @@ pub use error::ConfigError;
 pub use extract::AuthenticatedUser;
 #[cfg(feature = "metadata")]
 pub use metadata::ProtectedResourceMetadata;
+pub use possession::AuthScheme;
 pub use profile::Profile;
 pub use rejection::{Rejection, RejectionKind};
 pub use scopes::{

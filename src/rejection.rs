@@ -8,19 +8,23 @@ use axum_core::{
 };
 use bytes::Bytes;
 use http::{
-    HeaderValue, StatusCode,
+    HeaderName, HeaderValue, StatusCode,
     header::{CONTENT_TYPE, WWW_AUTHENTICATE},
 };
 
 use crate::{
-    Profile,
+    AuthScheme, Profile,
     challenge::{
         Challenge, Sink, compact_json_body, into_header, is_text_char, python_json_body,
         write_exact,
     },
     config::{Config, Prebuilt},
+    possession::Possession,
     scopes::{Required, is_scope_char},
 };
+
+/// `DPoP-Nonce` (RFC 9449 §8.1).
+const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// Why a request was refused. Each kind maps to one row of the profile table on [`Profile`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,6 +53,12 @@ pub enum RejectionKind {
     /// The application required a scope that is not a valid RFC 6749 §3.3 scope-token (empty,
     /// a space, `"`, `\`, non-ASCII), so no challenge could name it — a server bug → 500.
     InvalidRequiredScope,
+    /// The DPoP proof is missing, malformed, replayed, or fails a check of RFC 9449 §4.3 →
+    /// 401 `invalid_dpop_proof` on the `DPoP` challenge (feature `dpop`).
+    InvalidDpopProof,
+    /// The server wants its own (fresh) nonce in the DPoP proof → 401 `use_dpop_nonce` on the
+    /// `DPoP` challenge, with a `DPoP-Nonce` header (RFC 9449 §9; feature `dpop`).
+    UseDpopNonce,
 }
 
 /// A refused request: a 400, 401, 403, 503 (or 500 when the layer is missing), ready to send.
@@ -79,6 +89,8 @@ pub struct Rejection {
     config: Option<Arc<Config>>,
     required: Required,
     missing: usize,
+    /// The scheme whose challenge carries the error: the one the credentials came with.
+    scheme: AuthScheme,
 }
 
 impl Rejection {
@@ -90,6 +102,7 @@ impl Rejection {
             config: Some(config),
             required: Required::None,
             missing: 0,
+            scheme: AuthScheme::Bearer,
         }
     }
 
@@ -101,6 +114,7 @@ impl Rejection {
             config: None,
             required: Required::None,
             missing: 0,
+            scheme: AuthScheme::Bearer,
         }
     }
 
@@ -161,9 +175,23 @@ impl Rejection {
         self
     }
 
+    /// The scheme the credentials came with, for a refusal that has an error.
+    pub(crate) fn with_scheme(mut self, scheme: AuthScheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
     /// Why the request was refused.
     pub fn kind(&self) -> RejectionKind {
         self.kind
+    }
+
+    /// The scheme whose `WWW-Authenticate` challenge carries the error: [`AuthScheme::Dpop`] for
+    /// a request made with `Authorization: DPoP` (a bad proof, a token not bound to the proof's
+    /// key), [`AuthScheme::Bearer`] otherwise. With DPoP accepted, the response challenges with
+    /// every scheme the server takes (RFC 9449 §7.1), and only this one names the error.
+    pub fn scheme(&self) -> AuthScheme {
+        self.scheme
     }
 
     /// The status the response will have.
@@ -214,6 +242,8 @@ impl Rejection {
                 "Token verification is temporarily unavailable",
             ),
             RejectionKind::MissingLayer | RejectionKind::InvalidRequiredScope => None,
+            RejectionKind::InvalidDpopProof => described("invalid_dpop_proof", self.detail),
+            RejectionKind::UseDpopNonce => described("use_dpop_nonce", self.detail),
             RejectionKind::InsufficientScope if self.required.get(0).is_none() => {
                 described("insufficient_scope", "Insufficient scope")
             }
@@ -240,17 +270,37 @@ impl Rejection {
     }
 
     fn write_challenge(&self, config: &Config, out: &mut dyn Sink) {
-        let mut challenge = Challenge::bearer(out);
+        self.write_scheme_challenge(config, AuthScheme::Bearer, None, out);
+    }
+
+    /// The challenge of `scheme`; the error (and in `Spec` the scopes) only when the credentials
+    /// came with that scheme. `algs`: the `DPoP` challenge's algorithms.
+    fn write_scheme_challenge(
+        &self,
+        config: &Config,
+        scheme: AuthScheme,
+        algs: Option<&str>,
+        out: &mut dyn Sink,
+    ) {
+        let mut challenge = match scheme {
+            AuthScheme::Dpop => Challenge::new("DPoP", out),
+            AuthScheme::Bearer => Challenge::bearer(out),
+        };
         let spec = config.profile == Profile::Spec;
+        let errs_here = scheme == self.scheme;
         if spec && let Some(realm) = &config.realm {
             challenge.param("realm", realm, is_text_char);
         }
-        if let Some((error, description)) = self.error() {
+        if errs_here && let Some((error, description)) = self.error() {
             challenge.param("error", error, is_text_char);
             challenge.param_from("error_description", &description.parts(), is_text_char);
         }
-        if spec && self.kind != RejectionKind::MalformedRequest {
+        if errs_here && spec && self.kind != RejectionKind::MalformedRequest {
             challenge.scope(self.required.iter());
+        }
+        if let Some(algs) = algs {
+            // RFC 9449 §7.1: space-separated JWS algorithm names, checked when configured.
+            challenge.param("algs", algs, is_text_char);
         }
         if let Some(url) = &config.resource_metadata {
             challenge.param("resource_metadata", url, is_scope_char);
@@ -259,6 +309,20 @@ impl Rejection {
             // RFC 6750 §3: the scheme MUST be followed by one or more auth-params.
             challenge.param("realm", "api", is_text_char);
         }
+    }
+
+    /// The challenges of a server that accepts DPoP (RFC 9449 §7.1): `Bearer` unless DPoP is
+    /// required, then `DPoP`, each its own header line.
+    fn dpop_challenges(&self, config: &Config, dpop: &dyn Possession) -> [Option<HeaderValue>; 2] {
+        let header = |scheme, algs| {
+            into_header(write_exact(|out| {
+                self.write_scheme_challenge(config, scheme, algs, out);
+            }))
+        };
+        [
+            (!dpop.required()).then(|| header(AuthScheme::Bearer, None)),
+            Some(header(AuthScheme::Dpop, Some(dpop.algs()))),
+        ]
     }
 
     fn write_body(&self, out: &mut dyn Sink) {
@@ -313,14 +377,17 @@ impl<'a> Description<'a> {
 /// The `PythonSdk` 401 for `config`, built once when the configuration is (the same for every
 /// kind of refusal in that profile).
 pub(crate) fn prebuild(config: &Config) -> Prebuilt {
-    let python_unauthorized = (config.profile == Profile::PythonSdk).then(|| {
-        // The rejection as a request would build it, so the profile is the configured one.
-        let rejection = Rejection::new(RejectionKind::InvalidToken, "", Arc::new(config.clone()));
-        (
-            into_header(write_exact(|out| rejection.write_challenge(config, out))),
-            Bytes::from(write_exact(|out| rejection.write_body(out))),
-        )
-    });
+    // With DPoP accepted, the challenges depend on the scheme of the credentials.
+    let python_unauthorized = (config.profile == Profile::PythonSdk && config.possession.is_none())
+        .then(|| {
+            // The rejection as a request would build it, so the profile is the configured one.
+            let rejection =
+                Rejection::new(RejectionKind::InvalidToken, "", Arc::new(config.clone()));
+            (
+                into_header(write_exact(|out| rejection.write_challenge(config, out))),
+                Bytes::from(write_exact(|out| rejection.write_body(out))),
+            )
+        });
     Prebuilt {
         python_unauthorized,
     }
@@ -341,13 +408,21 @@ impl IntoResponse for Rejection {
                     .into_response();
             }
         };
-        let (challenge, body) = match &config.prebuilt.python_unauthorized {
-            Some((challenge, body)) if self.is_python_unauthorized() => {
-                (Some(challenge.clone()), body.clone())
+        let (challenges, body) = match (&config.prebuilt.python_unauthorized, &config.possession) {
+            (Some((challenge, body)), _) if self.is_python_unauthorized() => {
+                ([Some(challenge.clone()), None], body.clone())
             }
-            _ => (
-                self.has_challenge()
-                    .then(|| into_header(write_exact(|out| self.write_challenge(config, out)))),
+            (_, possession) => (
+                match possession {
+                    _ if !self.has_challenge() => [None, None],
+                    Some(dpop) => self.dpop_challenges(config, dpop.as_ref()),
+                    None => [
+                        Some(into_header(write_exact(|out| {
+                            self.write_challenge(config, out);
+                        }))),
+                        None,
+                    ],
+                },
                 Bytes::from(write_exact(|out| self.write_body(out))),
             ),
         };
@@ -355,8 +430,16 @@ impl IntoResponse for Rejection {
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(challenge) = challenge {
-            headers.insert(WWW_AUTHENTICATE, challenge);
+        for challenge in challenges.into_iter().flatten() {
+            headers.append(WWW_AUTHENTICATE, challenge);
+        }
+        if self.kind == RejectionKind::UseDpopNonce
+            && let Some(nonce) = config
+                .possession
+                .as_ref()
+                .and_then(|dpop| dpop.fresh_nonce())
+        {
+            headers.insert(DPOP_NONCE, nonce);
         }
         response
     }

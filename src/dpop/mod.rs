@@ -24,12 +24,14 @@
 
 mod error;
 mod htu;
+mod layer;
 mod nonce;
 mod proof;
 mod replay;
 
 pub use error::{DpopError, DpopErrorCode};
 pub use htu::normalise_htu;
+pub use layer::{Dpop, DpopMode};
 pub use nonce::{
     DEFAULT_NONCE_ROTATION, DEFAULT_NONCE_VALIDITY, DpopNonces, DpopNoncesBuilder,
     MIN_NONCE_SECRET_LEN, NonceConfigError, NonceError,

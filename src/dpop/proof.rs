@@ -90,6 +90,14 @@ pub enum DpopConfigError {
     /// A size bound of zero.
     #[error("the DPoP proof and jti bounds must be at least 1 byte")]
     Bound,
+    /// The public URL of [`Dpop`](super::Dpop) is not usable.
+    #[error("DPoP public URL {url:?} refused: {reason}")]
+    PublicUrl {
+        /// The URL as configured (escaped).
+        url: String,
+        /// Why.
+        reason: &'static str,
+    },
 }
 
 /// Builds a [`DpopVerifier`]; every setting is checked by [`build`](Self::build).
@@ -304,6 +312,16 @@ pub struct CheckedProof {
 }
 
 impl CheckedProof {
+    pub(crate) fn from_parts(jkt: String, jti: String, iat: i64) -> Self {
+        Self {
+            proof: DpopProof { jkt, jti, iat },
+        }
+    }
+
+    pub(crate) fn into_proof(self) -> DpopProof {
+        self.proof
+    }
+
     /// The RFC 7638 SHA-256 thumbprint of the proof's key, base64url: compare it with the
     /// token's `cnf.jkt` before recording.
     pub fn jkt(&self) -> &str {
@@ -355,6 +373,21 @@ impl DpopVerifier {
             max_jti_len: DEFAULT_MAX_JTI_LEN,
             store: None,
             nonce: None,
+        }
+    }
+
+    /// This verifier with `check` as its nonce check (the replay store still shared).
+    pub(crate) fn with_nonce_check(&self, check: Arc<dyn NonceCheck>) -> Self {
+        let inner = &*self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                algorithms: inner.algorithms.clone(),
+                window: inner.window,
+                max_proof_size: inner.max_proof_size,
+                max_jti_len: inner.max_jti_len,
+                store: inner.store.clone(),
+                nonce: Some(check),
+            }),
         }
     }
 

@@ -369,6 +369,14 @@ impl ProtectedResourceMetadata {
         self
     }
 
+    /// Both DPoP members at once, from settings already checked (`with_dpop`, feature `dpop`).
+    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
+    pub(crate) fn with_dpop_settings(mut self, algs: Vec<String>, required: bool) -> Self {
+        self.dpop_signing_alg_values_supported = algs;
+        self.dpop_bound_access_tokens_required = required;
+        self
+    }
+
     /// The compact JSON document.
     pub fn to_json(&self) -> String {
         // Only strings, lists of strings and booleans: serialisation cannot fail.
