@@ -253,7 +253,10 @@ async fn oidc_provider_tokens_and_oauth4webapi_proofs() {
     let nonces = DpopNonces::builder([7_u8; 32]).build().unwrap();
     let modes = [
         ("required", Dpop::required(&origins[0]).unwrap()),
-        ("nonces", Dpop::required(&origins[1]).unwrap().nonces(nonces)),
+        (
+            "nonces",
+            Dpop::required(&origins[1]).unwrap().nonces(nonces),
+        ),
         ("allowed", Dpop::allowed(&origins[2]).unwrap()),
     ];
     let mut client_args = vec!["--issuer".to_owned(), issuer.clone()];
@@ -312,7 +315,9 @@ async fn oidc_provider_tokens_and_oauth4webapi_proofs() {
     assert_eq!(summary["failures"], json!([]), "{}", context());
 
     // The layer saw the key oauth4webapi made, through oidc-provider's cnf.jkt.
-    let jkt = summary["jkt"].as_str().expect("the client's key thumbprint");
+    let jkt = summary["jkt"]
+        .as_str()
+        .expect("the client's key thumbprint");
     assert_eq!(jkt.len(), 43, "{jkt}");
     let bound = json!({"proof_bound": true, "jkt": jkt});
     let results = &summary["results"];
