@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A fuzzing campaign: each named target (default: all seven) runs for SECONDS (default 1800) on a
+# A fuzzing campaign: each named target (default: all eight) runs for SECONDS (default 1800) on a
 # working corpus seeded from fuzz/corpus/<target>; afterwards fuzz/corpus/<target> is replaced by
 # the smallest set of inputs, old and new, that keeps every edge covered (libFuzzer
 # -set_cover_merge=1 on edge coverage), plus the hand-written seeds (seed-*).
@@ -18,7 +18,7 @@ seconds=${1:-1800}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(authorization_header challenge jwt_claims metadata_url request jwt_differential dpop_proof)
+  targets=(authorization_header challenge jwt_claims metadata_url request jwt_differential dpop_proof dpop_request)
 fi
 
 if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then

@@ -84,6 +84,7 @@ fn spec(headers: &HeaderMap, max_len: usize) {
             let is_bearer = trimmed[..scheme_end].eq_ignore_ascii_case(b"bearer");
             match &got {
                 Credentials::Missing => panic!("{context}: a header is there"),
+                Credentials::Dpop(_) => panic!("{context}: DPoP is off here"),
                 Credentials::OtherScheme => assert!(!trimmed.is_empty() && !is_bearer, "{context}"),
                 Credentials::Bearer(token) => {
                     assert!(is_bearer, "{context}");
