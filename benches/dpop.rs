@@ -9,6 +9,11 @@
 //! `jsonwebtoken::crypto::verify` of the proof's signature with a key decoded once; the path is
 //! the whole check, with the in-memory replay store, on a current-thread tokio runtime. The
 //! target: the whole check ≤ 1.2× the floor. BENCHMARKS.md has the figures.
+//!
+//! The second group, `dpop_request`, serves whole requests through a `Router`: the bare handler,
+//! `BearerAuth` with a bearer token, and `BearerAuth::dpop` (required) with a bound token and a
+//! fresh proof per request (signed while requests are prepared, not timed), next to the ES256
+//! signature alone, so the DPoP mode's cost on a request reads as (dpop − bearer) / signature.
 
 #[path = "common/harness.rs"]
 mod harness;
@@ -19,14 +24,16 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
+use axum::{Router, routing::get};
 use axum_bearer::{
-    dpop::{DpopRequest, DpopVerifier, InMemoryReplayStore},
+    AccessToken, AuthenticatedUser, BearerAuth, StaticVerifier,
+    dpop::{Dpop, DpopRequest, DpopVerifier, InMemoryReplayStore},
     jsonwebtoken::{Algorithm, DecodingKey, crypto, jwk::Jwk},
     testing::DpopProver,
 };
 use criterion::{BatchSize, Criterion};
 use harness::{CountingAlloc, Entry, Role, Table};
-use http::{HeaderValue, Method};
+use http::{HeaderValue, Method, Request, StatusCode, header::AUTHORIZATION};
 use tokio::runtime::Runtime;
 
 #[global_allocator]
@@ -141,6 +148,105 @@ fn dpop_group(c: &mut Criterion, rt: &Runtime, table: &mut Table) {
     harness::run_group(c, table, name, vec![floor, whole]);
 }
 
+fn request_group(c: &mut Criterion, rt: &Runtime, table: &mut Table) {
+    let name = "dpop_request";
+    let prover: &'static DpopProver =
+        Box::leak(Box::new(DpopProver::new(Algorithm::ES256).expect("ES256")));
+    let jwk: Jwk = serde_json::from_value(prover.public_jwk().clone()).expect("jwk");
+    let key: &'static DecodingKey = Box::leak(Box::new(DecodingKey::from_jwk(&jwk).expect("key")));
+    let fixed = proofs(prover, 1).remove(0);
+    let fixed: &'static HeaderValue = Box::leak(Box::new(fixed));
+
+    async fn whoami(user: AuthenticatedUser) -> String {
+        user.client_id().to_owned()
+    }
+    let verifier = || {
+        StaticVerifier::new([
+            AccessToken::new(TOKEN, "dpop-client", ["mcp:read"]).with_dpop_jkt(prover.jkt()),
+            AccessToken::new("plain-token", "bearer-client", ["mcp:read"]),
+        ])
+    };
+    let bare = Router::new().route("/mcp", get(|| async { "bare" }));
+    let bearer = Router::new()
+        .route("/mcp", get(whoami))
+        .layer(BearerAuth::new(verifier()));
+    let store = InMemoryReplayStore::new(50_000_000);
+    let dpop = Dpop::required("https://api.example")
+        .expect("public URL")
+        .verifier(
+            DpopVerifier::builder()
+                .replay_store(store)
+                .build()
+                .expect("settings"),
+        );
+    let bound = Router::new()
+        .route("/mcp", get(whoami))
+        .layer(BearerAuth::new(verifier()).dpop(dpop));
+
+    let entries = vec![
+        harness::router_entry(
+            rt,
+            name,
+            ("bare", "bare axum handler", Role::Bare),
+            bare,
+            || {
+                Request::get("/mcp")
+                    .body(axum::body::Body::empty())
+                    .expect("request")
+            },
+            StatusCode::OK,
+        ),
+        harness::floor_entry(
+            "es256_signature",
+            "ES256 signature of a proof alone",
+            || match signature_only(key, fixed) {
+                true => Ok(()),
+                false => Err("refused".to_owned()),
+            },
+        ),
+        harness::router_entry(
+            rt,
+            name,
+            (
+                "bearer",
+                "BearerAuth, AuthenticatedUser, a bearer token",
+                Role::Path,
+            ),
+            bearer,
+            || {
+                Request::get("/mcp")
+                    .header(AUTHORIZATION, "Bearer plain-token")
+                    .body(axum::body::Body::empty())
+                    .expect("request")
+            },
+            StatusCode::OK,
+        ),
+        harness::router_entry(
+            rt,
+            name,
+            (
+                "dpop",
+                "BearerAuth::dpop (required), AuthenticatedUser, a bound token and a fresh ES256 proof",
+                Role::Path,
+            ),
+            bound,
+            || {
+                let proof = prover
+                    .proof("GET", "https://api.example/mcp")
+                    .access_token(TOKEN)
+                    .header_value();
+                Request::get("/mcp")
+                    .header(AUTHORIZATION, format!("DPoP {TOKEN}"))
+                    .header("dpop", proof)
+                    .body(axum::body::Body::empty())
+                    .expect("request")
+            },
+            StatusCode::OK,
+        ),
+    ];
+    harness::run_group(c, table, name, entries);
+}
+
 fn main() {
     let started = SystemTime::now();
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -151,6 +257,7 @@ fn main() {
         .expect("tokio runtime");
     let mut table = Table::default();
     dpop_group(&mut c, &rt, &mut table);
+    request_group(&mut c, &rt, &mut table);
     c.final_summary();
     harness::report(
         "dpop",

@@ -804,3 +804,103 @@ async fn configuration_errors_never_show_a_credential() {
     }
     probe.finish(&[]);
 }
+
+/// DPoP on the layer: the bound token and its proofs, valid, replayed, tampered, from another
+/// key, downgraded to `Bearer`, without the nonce, with a store that is down.
+#[cfg(feature = "dpop")]
+#[tokio::test]
+async fn dpop_paths() {
+    use axum_bearer::{
+        dpop::{Dpop, DpopNonces, DpopVerifier, ReplayStore, ReplayStoreError},
+        testing::DpopProver,
+    };
+
+    struct Down;
+    impl ReplayStore for Down {
+        async fn insert_if_absent(
+            &self,
+            _jkt: &str,
+            _jti: &str,
+            _ttl: Duration,
+        ) -> Result<bool, ReplayStoreError> {
+            Err(ReplayStoreError::unavailable("replay store unreachable"))
+        }
+    }
+
+    let mut probe = Probe::new();
+    let bound = probe.token("bound");
+    let plain = probe.token("plain");
+    let prover = DpopProver::new(Algorithm::ES256).unwrap();
+    let thief = DpopProver::with_key(Algorithm::ES256, 1).unwrap();
+    let verifier = StaticVerifier::new([
+        AccessToken::new(&bound, "client-a", ["mcp:read"])
+            .with_resource(RESOURCE)
+            .with_dpop_jkt(prover.jkt()),
+        AccessToken::new(&plain, "client-b", ["mcp:read"]).with_resource(RESOURCE),
+    ]);
+    let nonces = DpopNonces::builder([5_u8; 32]).build().unwrap();
+    let url = "https://api.example/show";
+    let settings = [
+        Dpop::allowed("https://api.example").unwrap(),
+        Dpop::required("https://api.example")
+            .unwrap()
+            .nonces(nonces.clone()),
+        Dpop::required("https://api.example")
+            .unwrap()
+            .verifier(DpopVerifier::builder().replay_store(Down).build().unwrap()),
+    ];
+    for profile in PROFILES {
+        for dpop in settings.clone() {
+            probe.debug("Dpop", &dpop);
+            let auth = auth(verifier.clone(), profile).dpop(dpop);
+            probe.debug("BearerAuth", &auth);
+            let app = app(auth);
+            let nonce = nonces.issue(now());
+            let mut proof = |prover: &DpopProver, token: &str| {
+                let proof = prover
+                    .proof("GET", url)
+                    .access_token(token)
+                    .nonce(&nonce)
+                    .sign();
+                probe.secret(&proof);
+                proof
+            };
+            let valid = proof(&prover, &bound);
+            let stolen = proof(&thief, &bound);
+            let unbound = proof(&prover, &plain);
+            let mut tampered = valid.clone();
+            tampered.push('A');
+            probe.secret(&tampered);
+            let dpop = |token: &str, proofs: &[&str]| {
+                let mut request = request("/show", &[format!("DPoP {token}").into_bytes()]);
+                for proof in proofs {
+                    request
+                        .headers_mut()
+                        .append("dpop", HeaderValue::from_str(proof).unwrap());
+                }
+                request
+            };
+            for request in [
+                dpop(&bound, &[&valid]),
+                dpop(&bound, &[&valid]),
+                dpop(&bound, &[&stolen]),
+                dpop(&bound, &[&tampered]),
+                dpop(&bound, &[&valid, &stolen]),
+                dpop(&bound, &[]),
+                dpop(&plain, &[&unbound]),
+                request("/show", &[format!("Bearer {bound}").into_bytes()]),
+                request("/show", &[format!("Bearer {plain}").into_bytes()]),
+            ] {
+                probe.send(&app, request).await;
+            }
+            probe.present(&app, &bound).await;
+        }
+    }
+    probe.finish(&[
+        "DPoP proof refused",
+        "a DPoP-bound token came with the Bearer scheme",
+        "the DPoP proof's key is not the one the token is bound to",
+        "a token without cnf.jkt came with the DPoP scheme",
+        "DPoP replay store unavailable",
+    ]);
+}
