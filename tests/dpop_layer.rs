@@ -811,3 +811,85 @@ proptest! {
         })?;
     }
 }
+
+/// The shipped verifiers fill `cnf.jkt` from a real (loopback) authorization server: a bound JWT
+/// and a bound introspection answer get in with their proof only, and never as bearer tokens.
+#[tokio::test]
+async fn jwt_and_introspection_tokens_bound_by_a_real_authorization_server() {
+    use axum_bearer::{IntrospectionVerifier, JwtVerifier, TokenVerifier, testing::TestIssuer};
+
+    let issuer = TestIssuer::start().await.unwrap();
+    let jwt = JwtVerifier::builder()
+        .issuer(issuer.issuer())
+        .audience(RESOURCE)
+        .jwks_url(issuer.jwks_url())
+        .unwrap()
+        .build()
+        .unwrap();
+    let introspection = IntrospectionVerifier::builder(issuer.introspection_url())
+        .unwrap()
+        .no_client_authentication()
+        .issuer(issuer.issuer())
+        .audience(RESOURCE)
+        .build()
+        .unwrap();
+    let bound_jwt = issuer.mint(issuer.claims_for_bound(RESOURCE, prover().jkt()));
+    issuer.register_token(
+        "opaque-bound",
+        issuer.introspection_for_bound(RESOURCE, prover().jkt()),
+    );
+    issuer.register_token("opaque-plain", issuer.introspection_for(RESOURCE));
+
+    async fn run(verifier: impl TokenVerifier, bound: &str, plain: Option<&str>) {
+        let app = app(BearerAuth::new(verifier)
+            .profile(Profile::Spec)
+            .resource_metadata_url("https://api.example/.well-known/oauth-protected-resource/mcp")
+            .unwrap()
+            .resource_server_url(RESOURCE)
+            .unwrap()
+            .dpop(Dpop::allowed(PUBLIC).unwrap()));
+        let proof = prover()
+            .proof("GET", "https://api.example/mcp")
+            .access_token(bound)
+            .sign();
+        let authorization = format!("DPoP {bound}");
+        let reply = send(
+            &app,
+            request("GET", "/mcp", Some(&authorization), &[&proof]),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        assert!(
+            reply
+                .text()
+                .starts_with(&format!("Dpop true {}", prover().jkt()))
+        );
+        let reply = send(
+            &app,
+            request("GET", "/mcp", Some(&format!("Bearer {bound}")), &[]),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(challenges(&reply)["Bearer"]["error"], "invalid_token");
+        if let Some(plain) = plain {
+            let reply = send(
+                &app,
+                request("GET", "/mcp", Some(&format!("Bearer {plain}")), &[]),
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK);
+            let proof = prover()
+                .proof("GET", "https://api.example/mcp")
+                .access_token(plain)
+                .sign();
+            let reply = send(
+                &app,
+                request("GET", "/mcp", Some(&format!("DPoP {plain}")), &[&proof]),
+            )
+            .await;
+            assert_eq!(dpop_error(&reply), "invalid_token");
+        }
+    }
+    run(jwt, &bound_jwt, None).await;
+    run(introspection, "opaque-bound", Some("opaque-plain")).await;
+}
