@@ -311,11 +311,20 @@ impl Rejection {
     /// ```
     pub fn invalid_token_for(extensions: &Extensions) -> Self {
         match extensions.get::<AuthSlot>() {
-            Some(slot) => Self::new(
-                RejectionKind::InvalidToken,
-                "The access token is invalid",
-                slot.config.clone(),
-            ),
+            Some(slot) => {
+                // The error goes on the challenge of the scheme the caller used, when known.
+                let scheme = match &slot.outcome {
+                    Some(Outcome::User(user)) => user.scheme,
+                    Some(Outcome::Failed(failure)) => failure.scheme,
+                    None => AuthScheme::Bearer,
+                };
+                Self::new(
+                    RejectionKind::InvalidToken,
+                    "The access token is invalid",
+                    slot.config.clone(),
+                )
+                .with_scheme(scheme)
+            }
             None => Self::missing_layer(),
         }
     }

@@ -893,3 +893,33 @@ async fn jwt_and_introspection_tokens_bound_by_a_real_authorization_server() {
     run(jwt, &bound_jwt, None).await;
     run(introspection, "opaque-bound", Some("opaque-plain")).await;
 }
+
+/// A refusal built by the application from the request's extensions names the scheme the caller
+/// used, once the layer verified it (eagerly).
+#[tokio::test]
+async fn application_refusals_follow_the_callers_scheme() {
+    use axum::{extract::Request as AxumRequest, middleware::Next, response::IntoResponse};
+
+    async fn refuse_everyone(request: AxumRequest, _next: Next) -> axum::response::Response {
+        Rejection::invalid_token_for(request.extensions())
+            .with_description("Closed for maintenance")
+            .into_response()
+    }
+    let app = Router::new()
+        .route("/mcp", get(|| async { "never" }))
+        .layer(axum::middleware::from_fn(refuse_everyone))
+        .layer(auth(Profile::Spec, Dpop::allowed(PUBLIC).unwrap()).verify_eagerly());
+    let reply = get_mcp(&app, &valid()).await;
+    assert_eq!(dpop_error(&reply), "invalid_token");
+    assert_eq!(
+        challenges(&reply)["DPoP"]["error_description"],
+        "Closed for maintenance"
+    );
+    let reply = send(
+        &app,
+        request("GET", "/mcp", Some(&format!("Bearer {UNBOUND}")), &[]),
+    )
+    .await;
+    assert_eq!(challenges(&reply)["Bearer"]["error"], "invalid_token");
+    assert!(!challenges(&reply)["DPoP"].contains_key("error"));
+}

@@ -154,6 +154,8 @@ fn caller<C: AsRequestContext>(context: &mut C) -> Result<Option<AuthenticatedUs
         RejectionKind::MalformedToken => "the access token is malformed",
         RejectionKind::ExpiredToken => "the access token expired",
         RejectionKind::WrongResource => "the access token is not valid for this resource",
+        RejectionKind::InvalidDpopProof => "the DPoP proof is invalid",
+        RejectionKind::UseDpopNonce => "the DPoP proof needs the server's nonce",
         RejectionKind::Unavailable => {
             return Err(ErrorData::internal_error(
                 "the token verifier is unavailable: try again later",
