@@ -3,23 +3,15 @@
 //! stolen token — and it exits with success only when every answer was the expected one.
 #![cfg(all(feature = "dpop", feature = "testing"))]
 
-use std::{path::PathBuf, time::Duration};
+mod common;
+
+use std::time::Duration;
 
 use tokio::{process::Command, time::timeout};
 
-fn example_binary() -> PathBuf {
-    // tests run from target/<profile>/deps; cargo builds examples into target/<profile>/examples.
-    let mut path = std::env::current_exe().unwrap();
-    path.pop();
-    path.pop();
-    path.push("examples");
-    path.push(format!("dpop{}", std::env::consts::EXE_SUFFIX));
-    path
-}
-
 #[tokio::test]
 async fn the_dpop_example_sees_every_answer_it_announces() {
-    let binary = example_binary();
+    let binary = common::example_binary("dpop");
     assert!(
         binary.exists(),
         "build the example first: {}",

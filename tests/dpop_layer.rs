@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::collections::BTreeMap;
 
 use axum::{
     Router,
@@ -15,7 +15,7 @@ use axum::{
 use axum_bearer::{
     AccessToken, AuthScheme, AuthenticatedUser, BearerAuth, Profile, ProtectedResourceMetadata,
     Rejection, RejectionKind, StaticVerifier,
-    dpop::{Dpop, DpopConfigError, DpopNonces, DpopVerifier, ReplayStore, ReplayStoreError},
+    dpop::{Dpop, DpopConfigError, DpopNonces, DpopVerifier},
     jsonwebtoken::Algorithm,
     testing::DpopProver,
 };
@@ -622,18 +622,10 @@ async fn nonces_are_required_when_configured() {
 
 #[tokio::test]
 async fn a_replay_store_that_cannot_answer_gives_503() {
-    struct Down;
-    impl ReplayStore for Down {
-        async fn insert_if_absent(
-            &self,
-            _jkt: &str,
-            _jti: &str,
-            _ttl: Duration,
-        ) -> Result<bool, ReplayStoreError> {
-            Err(ReplayStoreError::unavailable("connection refused"))
-        }
-    }
-    let verifier = DpopVerifier::builder().replay_store(Down).build().unwrap();
+    let verifier = DpopVerifier::builder()
+        .replay_store(common::DownReplayStore)
+        .build()
+        .unwrap();
     let app = app(auth(
         Profile::Spec,
         Dpop::required(PUBLIC).unwrap().verifier(verifier),

@@ -7,12 +7,14 @@
 //! - the `iat` window at both edges, `htu` normalisation, the replay window, a store that is down;
 //! - a property: no proof is accepted for a method or URL other than the one it was signed for.
 
+mod common;
+
 use std::time::Duration;
 
 use axum_bearer::{
     dpop::{
         DpopConfigError, DpopError, DpopErrorCode, DpopRequest, DpopVerifier, InMemoryReplayStore,
-        ReplayStore, ReplayStoreError, access_token_hash, jwk_thumbprint,
+        access_token_hash, jwk_thumbprint,
     },
     jsonwebtoken::{
         Algorithm,
@@ -528,23 +530,13 @@ async fn the_same_proof_twice_is_a_replay() {
     );
 }
 
-struct Down;
-
-impl ReplayStore for Down {
-    async fn insert_if_absent(
-        &self,
-        _jkt: &str,
-        _jti: &str,
-        _ttl: Duration,
-    ) -> Result<bool, ReplayStoreError> {
-        Err(ReplayStoreError::unavailable("connection refused"))
-    }
-}
-
 #[tokio::test]
 async fn a_store_that_is_down_or_full_refuses_with_503_never_accepts() {
     let prover = es256();
-    let down = DpopVerifier::builder().replay_store(Down).build().unwrap();
+    let down = DpopVerifier::builder()
+        .replay_store(common::DownReplayStore)
+        .build()
+        .unwrap();
     let proof = prover.proof("POST", URL).access_token(TOKEN).header_value();
     let error = down.verify([&proof], &post()).await.unwrap_err();
     assert_eq!(error, DpopError::ReplayStoreUnavailable);

@@ -10,6 +10,8 @@
 
 mod python_venv;
 
+mod common;
+
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use serde_json::Value;
@@ -21,20 +23,10 @@ use tokio::{
 
 const AUTHORIZATION_SERVER: &str = "https://auth.example.com";
 
-fn example_binary() -> PathBuf {
-    // tests run from target/<profile>/deps; cargo builds examples into target/<profile>/examples.
-    let mut path = std::env::current_exe().unwrap();
-    path.pop();
-    path.pop();
-    path.push("examples");
-    path.push(format!("mcp_server{}", std::env::consts::EXE_SUFFIX));
-    path
-}
-
 /// Starts `mcp_server` on a free port, runs the Python client's discovery against it and returns
 /// the script's JSON report and the server URL.
 async fn discover(python: &PathBuf, args: &[&str]) -> (Value, String) {
-    let binary = example_binary();
+    let binary = common::example_binary("mcp_server");
     assert!(
         binary.exists(),
         "build the example first: {}",

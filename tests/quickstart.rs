@@ -1,7 +1,9 @@
 //! The README demo works: `examples/quickstart` starts with no setup, and the curl lines it prints
 //! give the 200, 401 and 403 they promise.
 
-use std::{path::PathBuf, process::Stdio, time::Duration};
+mod common;
+
+use std::{process::Stdio, time::Duration};
 
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
@@ -9,16 +11,6 @@ use tokio::{
     process::Command,
     time::timeout,
 };
-
-fn example_binary() -> PathBuf {
-    // tests run from target/<profile>/deps; cargo builds examples into target/<profile>/examples.
-    let mut path = std::env::current_exe().unwrap();
-    path.pop();
-    path.pop();
-    path.push("examples");
-    path.push(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
-    path
-}
 
 /// Runs one printed curl line (`curl -i [-X M] [-H 'Authorization: …'] URL`) over a raw socket.
 async fn run_curl_line(line: &str) -> (u16, String) {
@@ -48,7 +40,7 @@ async fn run_curl_line(line: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn quickstart_serves_what_it_prints() {
-    let binary = example_binary();
+    let binary = common::example_binary("quickstart");
     assert!(
         binary.exists(),
         "build the example first: {}",

@@ -3,7 +3,9 @@
 //! against that example. (Every other `rust` block of the README is a doctest, through
 //! `src/lib.rs`.)
 
-use std::{path::PathBuf, process::Stdio, time::Duration};
+mod common;
+
+use std::{process::Stdio, time::Duration};
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -31,15 +33,6 @@ fn the_sample_is_the_example() {
         EXAMPLE,
         "README's Use it block and examples/readme.rs differ"
     );
-}
-
-fn example_binary() -> PathBuf {
-    let mut path = std::env::current_exe().unwrap();
-    path.pop();
-    path.pop();
-    path.push("examples");
-    path.push(format!("readme{}", std::env::consts::EXE_SUFFIX));
-    path
 }
 
 /// One README curl line: method, path, the `Authorization` value, the expected status and the
@@ -109,7 +102,7 @@ async fn the_curl_lines_answer_as_the_readme_says() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let mut server = Command::new(example_binary())
+    let mut server = Command::new(common::example_binary("readme"))
         .env("PORT", port.to_string())
         .stdout(Stdio::null())
         .kill_on_drop(true)

@@ -811,21 +811,9 @@ async fn configuration_errors_never_show_a_credential() {
 #[tokio::test]
 async fn dpop_paths() {
     use axum_bearer::{
-        dpop::{Dpop, DpopNonces, DpopVerifier, ReplayStore, ReplayStoreError},
+        dpop::{Dpop, DpopNonces, DpopVerifier},
         testing::DpopProver,
     };
-
-    struct Down;
-    impl ReplayStore for Down {
-        async fn insert_if_absent(
-            &self,
-            _jkt: &str,
-            _jti: &str,
-            _ttl: Duration,
-        ) -> Result<bool, ReplayStoreError> {
-            Err(ReplayStoreError::unavailable("replay store unreachable"))
-        }
-    }
 
     let mut probe = Probe::new();
     let bound = probe.token("bound");
@@ -845,9 +833,12 @@ async fn dpop_paths() {
         Dpop::required("https://api.example")
             .unwrap()
             .nonces(nonces.clone()),
-        Dpop::required("https://api.example")
-            .unwrap()
-            .verifier(DpopVerifier::builder().replay_store(Down).build().unwrap()),
+        Dpop::required("https://api.example").unwrap().verifier(
+            DpopVerifier::builder()
+                .replay_store(common::DownReplayStore)
+                .build()
+                .unwrap(),
+        ),
     ];
     for profile in PROFILES {
         for dpop in settings.clone() {

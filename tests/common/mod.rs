@@ -4,6 +4,7 @@
 
 use std::{
     collections::BTreeMap,
+    path::PathBuf,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -330,5 +331,34 @@ impl Reply {
             }
             None => text.into_owned(),
         }
+    }
+}
+
+/// The binary of example `name`: tests run from `target/<profile>/deps`, and cargo builds the
+/// examples into `target/<profile>/examples`.
+pub fn example_binary(name: &str) -> PathBuf {
+    let mut path = std::env::current_exe().unwrap();
+    path.pop();
+    path.pop();
+    path.push("examples");
+    path.push(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    path
+}
+
+/// A DPoP replay store that never answers: the layer and the verifier must refuse (503).
+#[cfg(feature = "dpop")]
+pub struct DownReplayStore;
+
+#[cfg(feature = "dpop")]
+impl axum_bearer::dpop::ReplayStore for DownReplayStore {
+    async fn insert_if_absent(
+        &self,
+        _jkt: &str,
+        _jti: &str,
+        _ttl: std::time::Duration,
+    ) -> Result<bool, axum_bearer::dpop::ReplayStoreError> {
+        Err(axum_bearer::dpop::ReplayStoreError::unavailable(
+            "connection refused",
+        ))
     }
 }
