@@ -23,6 +23,7 @@ pub enum AuthScheme {
 }
 
 /// What a proof is checked against.
+#[cfg_attr(not(feature = "dpop"), allow(dead_code))]
 pub(crate) struct ProofRequest<'a> {
     pub(crate) method: &'a Method,
     /// The request's path as the layer saw it (no query): the hook builds the full URI from the
@@ -33,6 +34,7 @@ pub(crate) struct ProofRequest<'a> {
 }
 
 /// A proof that passed every check but the replay window.
+#[cfg_attr(not(feature = "dpop"), allow(dead_code))]
 pub(crate) struct Proven {
     /// The thumbprint of the proof's key, which the token's `cnf.jkt` must equal.
     pub(crate) jkt: String,
