@@ -191,7 +191,15 @@ impl Rejection {
     /// key), [`AuthScheme::Bearer`] otherwise. With DPoP accepted, the response challenges with
     /// every scheme the server takes (RFC 9449 §7.1), and only this one names the error.
     pub fn scheme(&self) -> AuthScheme {
-        self.scheme
+        match self
+            .config
+            .as_deref()
+            .and_then(|config| config.possession.as_deref())
+        {
+            // DPoP required: its challenge is the only one.
+            Some(dpop) if dpop.required() => AuthScheme::Dpop,
+            _ => self.scheme,
+        }
     }
 
     /// The status the response will have.
@@ -287,7 +295,7 @@ impl Rejection {
             AuthScheme::Bearer => Challenge::bearer(out),
         };
         let spec = config.profile == Profile::Spec;
-        let errs_here = scheme == self.scheme;
+        let errs_here = scheme == self.scheme();
         if spec && let Some(realm) = &config.realm {
             challenge.param("realm", realm, is_text_char);
         }

@@ -915,3 +915,26 @@ async fn application_refusals_follow_the_callers_scheme() {
     assert_eq!(challenges(&reply)["Bearer"]["error"], "invalid_token");
     assert!(!challenges(&reply)["DPoP"].contains_key("error"));
 }
+
+/// With DPoP required, the DPoP challenge is the only one: it carries the route's scopes
+/// (`Spec`) and the error of a malformed `Authorization`, whatever its scheme.
+#[tokio::test]
+async fn required_mode_puts_everything_on_the_dpop_challenge() {
+    let app = Router::new()
+        .route(
+            "/mcp",
+            get(|| async { "ok" })
+                .route_layer(axum_bearer::RequireScopesLayer::new(["mcp:read"]).unwrap()),
+        )
+        .layer(auth(Profile::Spec, Dpop::required(PUBLIC).unwrap()));
+    let reply = send(&app, request("GET", "/mcp", None, &[])).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let all = challenges(&reply);
+    assert_eq!(all["DPoP"]["scope"], "mcp:read");
+    assert!(!all["DPoP"].contains_key("error"));
+
+    let reply = send(&app, request("GET", "/mcp", Some("Bearer a b"), &[])).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(challenges(&reply)["DPoP"]["error"], "invalid_request");
+    assert_eq!(reply.json()["error"], "invalid_request");
+}
