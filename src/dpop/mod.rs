@@ -1,5 +1,10 @@
 //! DPoP (RFC 9449): proofs of possession checked on every request (feature `dpop`).
 //!
+//! On a server, [`Dpop`] is all there is to configure: [`BearerAuth::dpop`](crate::BearerAuth::dpop)
+//! takes it, and the layer then checks the proof of every `Authorization: DPoP` request, binds
+//! the token to the proof's key, refuses bound tokens sent as `Bearer` and answers with the
+//! `DPoP` challenges (see [`Dpop`] for an example). The pieces below it serve other uses too.
+//!
 //! A DPoP-bound access token is only usable by the client holding the private key it is bound
 //! to: with each request the client sends a *proof*, a JWT signed with that key over the
 //! request's method and URI (and the token's hash), in a `DPoP` header. [`DpopVerifier`] checks
