@@ -303,7 +303,12 @@ impl Rejection {
             challenge.param("error", error, is_text_char);
             challenge.param_from("error_description", &description.parts(), is_text_char);
         }
-        if errs_here && spec && self.kind != RejectionKind::MalformedRequest {
+        // The scopes go where the error is, and on every challenge of a request without
+        // credentials: whichever scheme the client picks, it asks for them.
+        if (errs_here || self.kind == RejectionKind::MissingCredentials)
+            && spec
+            && self.kind != RejectionKind::MalformedRequest
+        {
             challenge.scope(self.required.iter());
         }
         if let Some(algs) = algs {

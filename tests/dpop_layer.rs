@@ -938,3 +938,24 @@ async fn required_mode_puts_everything_on_the_dpop_challenge() {
     assert_eq!(challenges(&reply)["DPoP"]["error"], "invalid_request");
     assert_eq!(reply.json()["error"], "invalid_request");
 }
+
+/// A request without credentials learns the scopes from either challenge (`Spec`).
+#[tokio::test]
+async fn both_challenges_name_the_scopes_of_a_request_without_credentials() {
+    let app = Router::new()
+        .route(
+            "/mcp",
+            get(|| async { "ok" })
+                .route_layer(axum_bearer::RequireScopesLayer::new(["mcp:read"]).unwrap()),
+        )
+        .layer(auth(Profile::Spec, Dpop::allowed(PUBLIC).unwrap()));
+    let reply = send(&app, request("GET", "/mcp", None, &[])).await;
+    let all = challenges(&reply);
+    assert_eq!(all["Bearer"]["scope"], "mcp:read");
+    assert_eq!(all["DPoP"]["scope"], "mcp:read");
+    // With an error, only the challenge that carries it names them.
+    let reply = get_mcp(&app, "not-a-proof").await;
+    let all = challenges(&reply);
+    assert_eq!(all["DPoP"]["scope"], "mcp:read");
+    assert!(!all["Bearer"].contains_key("scope"));
+}
