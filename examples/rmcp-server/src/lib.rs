@@ -23,7 +23,8 @@
 //! 5. rmcp, whose tools read the caller as a parameter (see [`Tools::whoami`]).
 //!
 //! `src/main.rs` configures it from the environment (a real authorization server, or a random
-//! development token); `tests/e2e.rs` checks it over TCP.
+//! development token, and `DPOP`); `tests/e2e.rs` checks it over TCP, `tests/dpop.rs` with
+//! DPoP, and `tests/e2e_clients.rs` with the TypeScript and Python MCP clients.
 
 use std::sync::Arc;
 
