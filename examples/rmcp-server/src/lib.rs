@@ -12,7 +12,9 @@
 //!
 //! 1. [`BearerAuth`] in [`Profile::Spec`] (only it lets clients step up: its 403 names every
 //!    scope an operation needs), configured from the metadata so the two never disagree, and
-//!    verifying eagerly so a tool can declare `user: AuthenticatedUser`;
+//!    verifying eagerly so a tool can declare `user: AuthenticatedUser`; with
+//!    [`Settings::with_dpop`], DPoP (RFC 9449) beside or instead of `Bearer`, announced in the
+//!    metadata too;
 //! 2. [`RequireScopesLayer`]: the base scopes (`mcp:read`) for everything on `/mcp`; without a
 //!    token, the 401 that starts the client's OAuth flow;
 //! 3. (per-operation scopes: `admin_echo` needs [`ADMIN_SCOPE`] too; see [`app`]);
@@ -21,7 +23,8 @@
 //! 5. rmcp, whose tools read the caller as a parameter (see [`Tools::whoami`]).
 //!
 //! `src/main.rs` configures it from the environment (a real authorization server, or a random
-//! development token); `tests/e2e.rs` checks it over TCP.
+//! development token, and `DPOP`); `tests/e2e.rs` checks it over TCP, `tests/dpop.rs` with
+//! DPoP, and `tests/e2e_clients.rs` with the TypeScript and Python MCP clients.
 
 use std::sync::Arc;
 
@@ -29,6 +32,7 @@ use axum::Router;
 use axum_bearer::{
     AuthenticatedUser, BearerAuth, ConfigError, Profile, ProtectedResourceMetadata,
     RequireScopesLayer, TokenVerifier,
+    dpop::Dpop,
     mcp::{OperationScopes, OptionalUser, SessionBindingLayer},
 };
 use rmcp::{
@@ -52,11 +56,12 @@ pub const MCP_SCOPE: &str = "mcp:read";
 /// The extra scope of `admin_echo`: a client holding only the base scopes steps up for it.
 pub const ADMIN_SCOPE: &str = "mcp:admin";
 
-/// What the server protects and with which scopes.
+/// What the server protects, with which scopes, and whether it takes DPoP.
 #[derive(Debug, Clone)]
 pub struct Settings {
     metadata: ProtectedResourceMetadata,
     base_scopes: Arc<[String]>,
+    dpop: Option<Dpop>,
 }
 
 impl Settings {
@@ -80,12 +85,32 @@ impl Settings {
         Ok(Self {
             metadata,
             base_scopes,
+            dpop: None,
         })
+    }
+
+    /// Takes DPoP-bound tokens (RFC 9449) as `dpop` says — beside `Bearer`
+    /// ([`Dpop::allowed`]) or instead of it ([`Dpop::required`]) — and announces it in the
+    /// metadata (`dpop_signing_alg_values_supported`, `dpop_bound_access_tokens_required`).
+    ///
+    /// `dpop`'s public URL is where clients reach `/` of [`app`]: for the resource
+    /// `http://127.0.0.1:3003/mcp`, it is `http://127.0.0.1:3003` (a proof's `htu` is the public
+    /// URL followed by the request's path). `tests/dpop.rs` runs it required.
+    #[must_use]
+    pub fn with_dpop(mut self, dpop: Dpop) -> Self {
+        self.metadata = self.metadata.with_dpop(&dpop);
+        self.dpop = Some(dpop);
+        self
     }
 
     /// The RFC 9728 document the server publishes.
     pub fn metadata(&self) -> &ProtectedResourceMetadata {
         &self.metadata
+    }
+
+    /// The DPoP settings, if DPoP is on.
+    pub fn dpop(&self) -> Option<&Dpop> {
+        self.dpop.as_ref()
     }
 
     /// The scopes every operation needs.
@@ -118,6 +143,10 @@ pub struct Caller {
     pub issuer: Option<String>,
     /// The scopes granted to the token.
     pub scopes: Vec<String>,
+    /// With DPoP: the thumbprint of the key the request proved possession of (the token's
+    /// `cnf.jkt`); absent for a bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof_thumbprint: Option<String>,
 }
 
 /// The arguments of `add`.
@@ -155,7 +184,7 @@ impl Default for Tools {
 impl Tools {
     /// The caller, declared as a parameter: `BearerAuth` verified the token before rmcp ran.
     #[tool(
-        description = "Who is calling: the OAuth client id, subject, issuer and scopes of the bearer token"
+        description = "Who is calling: the OAuth client id, subject, issuer and scopes of the access token, and with DPoP the key's thumbprint"
     )]
     pub async fn whoami(&self, user: AuthenticatedUser) -> Json<Caller> {
         Json(Caller {
@@ -163,6 +192,7 @@ impl Tools {
             subject: user.subject().map(str::to_owned),
             issuer: user.issuer().map(Into::into),
             scopes: user.scopes().to_vec(),
+            proof_thumbprint: user.proof_thumbprint().map(str::to_owned),
         })
     }
 
@@ -210,15 +240,19 @@ impl ServerHandler for Tools {
 
 /// The [`BearerAuth`] of the example: [`Profile::Spec`], configured from the metadata (its
 /// challenges announce the document's URL, and only tokens for the resource pass), verifying
-/// eagerly so tools can declare the caller as a parameter.
+/// eagerly so tools can declare the caller as a parameter; with DPoP when the settings say so.
 pub fn bearer_auth(
     verifier: impl TokenVerifier,
     settings: &Settings,
 ) -> Result<BearerAuth, ConfigError> {
-    Ok(BearerAuth::new(verifier)
+    let auth = BearerAuth::new(verifier)
         .profile(Profile::Spec)
         .protected_resource(settings.metadata())?
-        .verify_eagerly())
+        .verify_eagerly();
+    Ok(match settings.dpop() {
+        Some(dpop) => auth.dpop(dpop.clone()),
+        None => auth,
+    })
 }
 
 /// rmcp's streamable-HTTP service with stateful sessions (SSE responses), accepting the

@@ -13,14 +13,18 @@
 //! | `INTROSPECTION_CLIENT_ID`, `INTROSPECTION_CLIENT_SECRET` | `client_secret_basic` for it | none |
 //! | `JWT_ISSUER` | JWT access tokens from this issuer (discovery, JWKS), audience `RESOURCE_URL` | — |
 //! | `MCP_SCOPES` | the base scopes every operation needs, space-separated (`admin_echo` also needs `mcp:admin`) | `mcp:read` |
+//! | `DPOP` | DPoP (RFC 9449): `allowed` (DPoP-bound tokens with `DPoP` and a proof, beside `Bearer`) or `required` (DPoP only: every token bound, `Bearer` refused); announced in the metadata | unset: `Bearer` only |
+//! | `PUBLIC_URL` | with `DPOP`: where clients reach `/` of this server (behind a proxy, the proxy's URL); a proof's `htu` must be it followed by the path | `RESOURCE_URL` without its `/mcp` |
 //!
 //! With neither `INTROSPECTION_URL` nor `JWT_ISSUER`, it makes a random development token
-//! (client `rmcp-dev-client`, the base scopes) and prints curl lines to try it.
+//! (client `rmcp-dev-client`, the base scopes) and prints curl lines to try it; that token is a
+//! bearer token, refused with `DPOP=required`.
 
-use std::{env, net::SocketAddr, time::Duration};
+use std::{env, error::Error, net::SocketAddr, time::Duration};
 
 use axum_bearer::{
     AccessToken, CachedVerifier, IntrospectionVerifier, JwtVerifier, StaticVerifier, TokenVerifier,
+    dpop::{Dpop, DpopMode},
 };
 use rand::{Rng, distr::Alphanumeric};
 use rmcp_server_example::{MCP_SCOPE, Settings, app};
@@ -45,6 +49,32 @@ fn var(name: &str) -> Option<String> {
     env::var(name).ok().filter(|value| !value.is_empty())
 }
 
+/// DPoP as `DPOP` and `PUBLIC_URL` say (see the table above); `None` when `DPOP` is unset.
+fn dpop_from_env(resource: &str) -> Result<Option<Dpop>, Box<dyn Error>> {
+    let Some(mode) = var("DPOP") else {
+        return Ok(None);
+    };
+    let mode = match mode.as_str() {
+        "allowed" => DpopMode::Allowed,
+        "required" => DpopMode::Required,
+        other => {
+            return Err(format!(
+                "DPOP must be `allowed` or `required` (or unset for Bearer only), not {other:?}"
+            )
+            .into());
+        }
+    };
+    let public_url = match var("PUBLIC_URL") {
+        Some(url) => url,
+        None => resource
+            .strip_suffix("/mcp")
+            .ok_or("DPOP is set and RESOURCE_URL does not end with /mcp: set PUBLIC_URL")?
+            .to_owned(),
+    };
+    let dpop = Dpop::new(mode, &public_url).map_err(|error| format!("PUBLIC_URL: {error}"))?;
+    Ok(Some(dpop))
+}
+
 /// Checks the verifier can reach its authorization server (a warning, not a failure: requests
 /// are verified, or answered 503, either way).
 async fn warm_up(verifier: &impl TokenVerifier) {
@@ -56,7 +86,7 @@ async fn warm_up(verifier: &impl TokenVerifier) {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Box<dyn Error>> {
     let port: u16 = var("PORT").map_or(Ok(3003), |port| port.parse())?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -67,7 +97,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scopes: Vec<String> = var("MCP_SCOPES")
         .map(|scopes| scopes.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_else(|| vec![MCP_SCOPE.to_owned()]);
-    let settings = Settings::new(&resource, &auth_server, scopes.iter())?;
+    let mut settings = Settings::new(&resource, &auth_server, scopes.iter())?;
+    if let Some(dpop) = dpop_from_env(&resource)? {
+        settings = settings.with_dpop(dpop);
+    }
 
     let mut dev = None;
     let app = if let Some(endpoint) = var("INTROSPECTION_URL") {
@@ -109,8 +142,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("rmcp server behind axum-bearer (Spec profile) listening on {mcp}");
     println!("metadata: {}", settings.metadata().url());
     println!("authorization server: {auth_server}");
+    if let Some(dpop) = settings.dpop() {
+        let mode = match dpop.mode() {
+            DpopMode::Required => "required (Bearer refused)",
+            _ => "allowed (beside Bearer)",
+        };
+        println!("DPoP: {mode}, proofs for {}/…", dpop.public_url());
+    }
     if let Some(token) = dev {
         print_curl_lines(&mcp, &token, &scopes, &settings.metadata().url());
+        if settings
+            .dpop()
+            .is_some_and(|dpop| dpop.mode() == DpopMode::Required)
+        {
+            println!("# with DPOP=required, the dev token (a bearer token) gets the 401 too");
+        }
     }
     println!();
     println!("Ctrl-C to stop.");

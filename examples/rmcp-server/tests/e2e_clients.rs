@@ -7,7 +7,10 @@
 //! client's `Mcp-Session-Id` → 404. The example verifies tokens by RFC 7662 introspection at the
 //! demo server, which must have answered some introspection calls. A second test runs the Python
 //! `mcp` 2.3.0 client (`tests/e2e/client.py`, in the venv of `tests/parity/setup-venv.sh`) through
-//! the same flow against the same demo server.
+//! the same flow against the same demo server. Both flows run again with the example started with
+//! `DPOP=allowed`: neither client does DPoP, so they must go through as before while every 401
+//! carries a second challenge, `DPoP algs=…`, after the `Bearer` one (their HTTP libraries join the
+//! two header lines into one `Bearer …, DPoP …` value, which is what their reports show).
 //!
 //! Needs Node (`node` on `PATH`, or `NODE`) and `npm ci --prefix tests/e2e`, and for the Python
 //! client the venv (`bash tests/setup.sh` makes both); without them the tests fail, they never
@@ -183,8 +186,9 @@ fn authorization_server(dir: &Path) -> (Proc, Value) {
     (server, metadata)
 }
 
-/// Starts the example configured for introspection at the demo server; its MCP URL.
-fn example(metadata: &Value) -> (Proc, String) {
+/// Starts the example configured for introspection at the demo server, with `extra_env`; its MCP
+/// URL.
+fn example(metadata: &Value, extra_env: &[(&str, &str)]) -> (Proc, String) {
     let text = |key: &str| {
         metadata[key]
             .as_str()
@@ -200,9 +204,16 @@ fn example(metadata: &Value) -> (Proc, String) {
         // any credentials do (sent as client_secret_basic).
         .env("INTROSPECTION_CLIENT_ID", "e2e-resource-server")
         .env("INTROSPECTION_CLIENT_SECRET", "e2e-resource-server-secret");
-    for unset in ["JWT_ISSUER", "RESOURCE_URL", "MCP_SCOPES"] {
+    for unset in [
+        "JWT_ISSUER",
+        "RESOURCE_URL",
+        "MCP_SCOPES",
+        "DPOP",
+        "PUBLIC_URL",
+    ] {
         command.env_remove(unset);
     }
+    command.envs(extra_env.iter().copied());
     let mut server = Proc::spawn("the rmcp example", command);
     let url = server.wait_for(READY_TIMEOUT, |line| {
         let (_, rest) = line.split_once("listening on ")?;
@@ -241,6 +252,16 @@ impl Exchange<'_> {
 
     fn challenge(&self) -> &str {
         self.entry["www_authenticate"].as_str().unwrap_or_default()
+    }
+
+    /// The challenge split into its `Bearer` part and its `DPoP` part, if any: the example's two
+    /// header lines, which the client's HTTP library joined with `, `.
+    fn challenges(&self) -> (&str, Option<&str>) {
+        let challenge = self.challenge();
+        match challenge.split_once(", DPoP ") {
+            Some((bearer, _)) => (bearer, Some(&challenge[bearer.len() + 2..])),
+            None => (challenge, None),
+        }
     }
 }
 
@@ -294,6 +315,7 @@ fn in_order(exchanges: &[Exchange<'_>], expected: &[(&str, &str, u64)]) -> Optio
 
 /// How a client script names its steps: the TypeScript client exchanges the code itself
 /// (`finishAuth`), the Python provider runs the whole authorization inside the request it answers.
+#[derive(Clone, Copy)]
 struct Steps {
     a_connect: &'static [&'static str],
     a_step_up: &'static [&'static str],
@@ -314,11 +336,64 @@ const PYTHON_STEPS: Steps = Steps {
 
 const METADATA: &str = "/.well-known/oauth-protected-resource/mcp";
 
-/// A connection from scratch: POST without a token → 401 naming the metadata and the base scope;
+/// How the example is started for a flow: its extra environment, and whether its challenges then
+/// carry a `DPoP` one after the `Bearer` one.
+#[derive(Clone, Copy)]
+struct Flow {
+    steps: Steps,
+    env: &'static [(&'static str, &'static str)],
+    dpop_challenge: bool,
+}
+
+impl Flow {
+    const fn bearer(steps: Steps) -> Self {
+        Self {
+            steps,
+            env: &[],
+            dpop_challenge: false,
+        }
+    }
+
+    const fn dpop_allowed(steps: Steps) -> Self {
+        Self {
+            steps,
+            env: &[("DPOP", "allowed")],
+            dpop_challenge: true,
+        }
+    }
+
+    /// Asserts the `DPoP` part of a challenge: exactly `DPoP algs=…, resource_metadata=…` (no
+    /// error: the client used `Bearer`) when the example takes DPoP, absent otherwise.
+    fn assert_dpop_part(
+        &self,
+        dpop: Option<&str>,
+        metadata_url: &str,
+        context: &dyn Fn() -> String,
+    ) {
+        let expected = self.dpop_challenge.then(|| {
+            format!("DPoP algs=\"ES256 EdDSA RS256 PS256\", resource_metadata=\"{metadata_url}\"")
+        });
+        assert_eq!(
+            dpop,
+            expected.as_deref(),
+            "the DPoP challenge; {}",
+            context()
+        );
+    }
+}
+
+/// A connection from scratch: POST without a token → 401 naming the metadata and the base scope
+/// (and with DPoP, a `DPoP` challenge after it);
 /// then metadata, AS metadata, registration, authorization, token, in this order; then MCP
 /// requests that all pass (the Python client's `server/discover` probe may get a 400 from a
 /// server that predates it, never 401, 403, 404 or 5xx).
-fn assert_connect(report: &Value, steps: &[&str], context: &dyn Fn() -> String) {
+fn assert_connect(
+    report: &Value,
+    steps: &[&str],
+    flow: &Flow,
+    mcp_url: &str,
+    context: &dyn Fn() -> String,
+) {
     let seen = exchanges(report, steps);
     let first = seen
         .first()
@@ -330,15 +405,16 @@ fn assert_connect(report: &Value, steps: &[&str], context: &dyn Fn() -> String) 
         context()
     );
     assert_eq!(first.entry["authorization"], false, "{}", context());
-    let challenge = first.challenge();
-    assert!(
-        challenge.starts_with("Bearer ")
-            && challenge.contains(&format!("{METADATA}\""))
-            && challenge.contains("resource_metadata=\"http://127.0.0.1:")
-            && challenge.contains("scope=\"mcp:read\""),
-        "401 challenge: {challenge}; {}",
+    let metadata_url = metadata_url(mcp_url);
+    let (bearer, dpop) = first.challenges();
+    assert_eq!(
+        bearer,
+        format!("Bearer scope=\"mcp:read\", resource_metadata=\"{metadata_url}\""),
+        "401 challenge: {}; {}",
+        first.challenge(),
         context()
     );
+    flow.assert_dpop_part(dpop, &metadata_url, context);
     let after_token = in_order(
         &seen,
         &[
@@ -373,8 +449,15 @@ fn assert_connect(report: &Value, steps: &[&str], context: &dyn Fn() -> String) 
     );
 }
 
+/// The metadata URL the example announces for `mcp_url` (`http://127.0.0.1:port/mcp`).
+fn metadata_url(mcp_url: &str) -> String {
+    let base = mcp_url.strip_suffix("/mcp").unwrap_or(mcp_url);
+    format!("{base}{METADATA}")
+}
+
 /// Asserts the whole flow in a client's report (the same shape for every client script).
-fn assert_flow(report: &Value, transcript: &str, mcp_url: &str, steps: &Steps) {
+fn assert_flow(report: &Value, transcript: &str, mcp_url: &str, flow: &Flow) {
+    let steps = &flow.steps;
     let context = || format!("report: {report:#}\nclient output:\n{transcript}");
     assert_eq!(
         report["ok"],
@@ -385,7 +468,7 @@ fn assert_flow(report: &Value, transcript: &str, mcp_url: &str, steps: &Steps) {
     assert_eq!(report["failures"], serde_json::json!([]), "{}", context());
 
     // 1-3. No token → 401 → … → token → initialize, tools/list, whoami, in a session.
-    assert_connect(report, steps.a_connect, &context);
+    assert_connect(report, steps.a_connect, flow, mcp_url, &context);
     let session_a = report["session_a"].as_str().expect("session_a");
     assert!(
         exchanges(report, steps.a_connect)
@@ -431,13 +514,19 @@ fn assert_flow(report: &Value, transcript: &str, mcp_url: &str, steps: &Steps) {
         summary(&step_up),
         context()
     );
-    let challenge = forbidden.challenge();
-    assert!(
-        challenge.contains("error=\"insufficient_scope\"")
-            && challenge.contains("scope=\"mcp:read mcp:admin\""),
-        "403 challenge: {challenge}; {}",
+    let (bearer, dpop) = forbidden.challenges();
+    let metadata_url = metadata_url(mcp_url);
+    assert_eq!(
+        bearer,
+        format!(
+            "Bearer error=\"insufficient_scope\", error_description=\"Required scope: mcp:admin\", \
+             scope=\"mcp:read mcp:admin\", resource_metadata=\"{metadata_url}\""
+        ),
+        "403 challenge: {}; {}",
+        forbidden.challenge(),
         context()
     );
+    flow.assert_dpop_part(dpop, &metadata_url, &context);
     assert!(
         in_order(
             &step_up,
@@ -467,7 +556,7 @@ fn assert_flow(report: &Value, transcript: &str, mcp_url: &str, steps: &Steps) {
     assert_eq!(granted, ["mcp:admin", "mcp:read"], "{}", context());
 
     // 5. A second client: its own registration, token and session...
-    assert_connect(report, steps.b_connect, &context);
+    assert_connect(report, steps.b_connect, flow, mcp_url, &context);
     assert_ne!(report["client_b"], report["client_a"], "{}", context());
     // ...but the first client's session id with its token → 404, and A's session lives on.
     let hijack = exchanges(report, &["b.hijack"]);
@@ -510,10 +599,10 @@ fn server_requests(lines: &[String]) -> Vec<(String, String, u64)> {
 
 /// The demo authorization server, the example configured for it, and a client script: the client's
 /// report must show the whole flow, and the demo server must have introspected the tokens.
-fn run_flow(client: impl FnOnce(&Path, &str) -> Command, name: &'static str, steps: &Steps) {
+fn run_flow(client: impl FnOnce(&Path, &str) -> Command, name: &'static str, flow: &Flow) {
     let dir = e2e_dir();
     let (mut authorization_server, metadata) = authorization_server(&dir);
-    let (example, mcp_url) = example(&metadata);
+    let (example, mcp_url) = example(&metadata, flow.env);
 
     let (report, transcript) = run_client(client(&dir, &mcp_url), name);
     let example_output = example.transcript();
@@ -522,7 +611,7 @@ fn run_flow(client: impl FnOnce(&Path, &str) -> Command, name: &'static str, ste
         &report,
         &format!("{transcript}\nexample output:\n{example_output}"),
         &mcp_url,
-        steps,
+        flow,
     );
 
     // What the demo server answered: two clients registered, three tokens issued (A, A stepped
@@ -540,17 +629,31 @@ fn run_flow(client: impl FnOnce(&Path, &str) -> Command, name: &'static str, ste
     assert!(count("POST", "/introspect", 200) >= 3, "{requests:?}");
 }
 
+fn typescript_client(dir: &Path, mcp_url: &str) -> Command {
+    let mut command = node(dir, "client.mjs");
+    command.arg(mcp_url);
+    command
+}
+
+const TYPESCRIPT: &str = "the TypeScript SDK client (client.mjs)";
+
 #[test]
 #[ignore = "needs Node packages: npm ci --prefix tests/e2e (CI runs it with --include-ignored)"]
 fn typescript_sdk_client_through_the_demo_authorization_server() {
     run_flow(
-        |dir, mcp_url| {
-            let mut command = node(dir, "client.mjs");
-            command.arg(mcp_url);
-            command
-        },
-        "the TypeScript SDK client (client.mjs)",
-        &TYPESCRIPT_STEPS,
+        typescript_client,
+        TYPESCRIPT,
+        &Flow::bearer(TYPESCRIPT_STEPS),
+    );
+}
+
+#[test]
+#[ignore = "needs Node packages: npm ci --prefix tests/e2e (CI runs it with --include-ignored)"]
+fn typescript_sdk_client_with_dpop_allowed() {
+    run_flow(
+        typescript_client,
+        TYPESCRIPT,
+        &Flow::dpop_allowed(TYPESCRIPT_STEPS),
     );
 }
 
@@ -569,17 +672,31 @@ fn parity_python() -> PathBuf {
     python
 }
 
+/// The Python client's command, with the venv's `python`.
+fn python_client(python: &Path) -> impl FnOnce(&Path, &str) -> Command + '_ {
+    move |dir, mcp_url| {
+        let mut command = Command::new(python);
+        command.current_dir(dir).arg("client.py").arg(mcp_url);
+        command
+    }
+}
+
+const PYTHON: &str = "the Python SDK client (client.py)";
+
 #[test]
 #[ignore = "needs the Python venv and Node packages: bash tests/setup.sh (CI runs it with --include-ignored)"]
 fn python_sdk_client_through_the_demo_authorization_server() {
     let python = parity_python();
+    run_flow(python_client(&python), PYTHON, &Flow::bearer(PYTHON_STEPS));
+}
+
+#[test]
+#[ignore = "needs the Python venv and Node packages: bash tests/setup.sh (CI runs it with --include-ignored)"]
+fn python_sdk_client_with_dpop_allowed() {
+    let python = parity_python();
     run_flow(
-        |dir, mcp_url| {
-            let mut command = Command::new(&python);
-            command.current_dir(dir).arg("client.py").arg(mcp_url);
-            command
-        },
-        "the Python SDK client (client.py)",
-        &PYTHON_STEPS,
+        python_client(&python),
+        PYTHON,
+        &Flow::dpop_allowed(PYTHON_STEPS),
     );
 }
