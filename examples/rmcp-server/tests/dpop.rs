@@ -311,7 +311,8 @@ async fn dpop_required_takes_bound_tokens_with_fresh_proofs_only() {
     )
     .await;
     assert_eq!(reply.status, 401, "{}", reply.body);
-    let expected = format!("DPoP algs=\"{ALGS}\", resource_metadata=\"{base}{METADATA}\"");
+    let expected =
+        format!("DPoP scope=\"mcp:read\", algs=\"{ALGS}\", resource_metadata=\"{base}{METADATA}\"");
     assert_eq!(reply.all("www-authenticate"), [expected.as_str()]);
     // As does no token at all.
     let reply = send(base, "POST", "/mcp", &[], Some(&initialize())).await;
@@ -350,7 +351,11 @@ async fn dpop_allowed_takes_bearer_and_bound_tokens() {
             && challenges[0].contains("scope=\"mcp:read\""),
         "{challenges:?}"
     );
-    assert!(challenges[1].starts_with("DPoP "), "{challenges:?}");
+    assert_eq!(
+        challenges[1],
+        format!("DPoP scope=\"mcp:read\", algs=\"{ALGS}\", resource_metadata=\"{base}{METADATA}\""),
+        "{challenges:?}"
+    );
 
     // An unbound JWT as Bearer.
     let bearer = issuer.mint(issuer.claims_for(&mcp_url));

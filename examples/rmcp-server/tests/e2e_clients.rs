@@ -362,16 +362,21 @@ impl Flow {
         }
     }
 
-    /// Asserts the `DPoP` part of a challenge: exactly `DPoP algs=…, resource_metadata=…` (no
-    /// error: the client used `Bearer`) when the example takes DPoP, absent otherwise.
+    /// Asserts the `DPoP` part of a challenge: exactly `DPoP [scope=…, ]algs=…,
+    /// resource_metadata=…` (no error: the client used `Bearer`; the scopes only on a request
+    /// without credentials) when the example takes DPoP, absent otherwise.
     fn assert_dpop_part(
         &self,
         dpop: Option<&str>,
+        scope: Option<&str>,
         metadata_url: &str,
         context: &dyn Fn() -> String,
     ) {
+        let scope = scope.map_or(String::new(), |scope| format!("scope=\"{scope}\", "));
         let expected = self.dpop_challenge.then(|| {
-            format!("DPoP algs=\"ES256 EdDSA RS256 PS256\", resource_metadata=\"{metadata_url}\"")
+            format!(
+                "DPoP {scope}algs=\"ES256 EdDSA RS256 PS256\", resource_metadata=\"{metadata_url}\""
+            )
         });
         assert_eq!(
             dpop,
@@ -414,7 +419,7 @@ fn assert_connect(
         first.challenge(),
         context()
     );
-    flow.assert_dpop_part(dpop, &metadata_url, context);
+    flow.assert_dpop_part(dpop, Some("mcp:read"), &metadata_url, context);
     let after_token = in_order(
         &seen,
         &[
@@ -526,7 +531,7 @@ fn assert_flow(report: &Value, transcript: &str, mcp_url: &str, flow: &Flow) {
         forbidden.challenge(),
         context()
     );
-    flow.assert_dpop_part(dpop, &metadata_url, &context);
+    flow.assert_dpop_part(dpop, None, &metadata_url, &context);
     assert!(
         in_order(
             &step_up,
