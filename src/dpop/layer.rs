@@ -172,6 +172,11 @@ impl BearerAuth {
     /// `use_dpop_nonce` with `DPoP-Nonce`, a token not bound to the proof's key or a bound token
     /// sent as `Bearer` → 401 `invalid_token`, a malformed `Authorization` → 400 (`Spec`),
     /// a replay store that cannot answer → 503.
+    ///
+    /// A `DPoP` request is always verified on the waiting path (its `jti` goes to the replay
+    /// store, which may be remote): code that reads the user synchronously — an rmcp tool,
+    /// [`AuthenticatedUser::from_extensions`](crate::AuthenticatedUser::from_extensions) — needs
+    /// [`verify_eagerly`](Self::verify_eagerly), as with any verifier that waits.
     #[cfg_attr(docsrs, doc(cfg(feature = "dpop")))]
     #[must_use]
     pub fn dpop(self, dpop: Dpop) -> Self {
