@@ -523,7 +523,7 @@ async fn htu_is_the_public_url_and_path_normalised_without_query() {
         ("/mcp", "https://api.example./mcp"),
         ("/mcp", "https://api.example/mcp?x=1#frag"),
         ("/files/a%2fb", "https://api.example/files/a%2Fb"),
-        ("/files/%7euser", "https://api.example/files/~user"),
+        ("/files/~user", "https://api.example/files/%7euser"),
     ] {
         let proof = prover().proof("GET", htu).access_token(BOUND).sign();
         let reply = send(
@@ -765,7 +765,7 @@ fn target() -> impl Strategy<Value = (Method, String)> {
         Method::DELETE,
         Method::PATCH,
     ]);
-    let path = prop::collection::vec("[a-z0-9._~-]{1,6}", 1..4)
+    let path = prop::collection::vec("[a-z0-9][a-z0-9._~-]{0,5}", 1..4)
         .prop_map(|segments| format!("/files/{}", segments.join("-")));
     (method, path)
 }
@@ -958,4 +958,147 @@ async fn both_challenges_name_the_scopes_of_a_request_without_credentials() {
     let all = challenges(&reply);
     assert_eq!(all["DPoP"]["scope"], "mcp:read");
     assert!(!all["Bearer"].contains_key("scope"));
+}
+
+/// A proof names one resource: a request path that the `htu` normalisation would restructure
+/// (dot segments, `\\`, encoded unreserved characters) is refused, since the router serves it as
+/// sent — a proof for `/mcp` must not open `/files/{*rest}` (found in review).
+#[tokio::test]
+async fn a_proof_for_one_route_never_opens_another() {
+    let app = Router::new()
+        .route("/mcp", get(|_: AuthenticatedUser| async { "mcp" }))
+        .route(
+            "/files/{*rest}",
+            get(|_: AuthenticatedUser| async { "files" }),
+        )
+        .layer(auth(Profile::Spec, Dpop::required(PUBLIC).unwrap()));
+    for target in [
+        "/files/x/../../mcp",
+        "/files/%2e%2e/mcp",
+        "/files/%2E%2E/mcp",
+        "/files/.%2e/mcp",
+        "/files/./../mcp",
+    ] {
+        let proof = prover()
+            .proof("GET", "https://api.example/mcp")
+            .access_token(BOUND)
+            .sign();
+        let reply = send(
+            &app,
+            request("GET", target, Some(&format!("DPoP {BOUND}")), &[&proof]),
+        )
+        .await;
+        assert_eq!(dpop_error(&reply), "invalid_dpop_proof", "{target}");
+        assert_eq!(
+            challenges(&reply)["DPoP"]["error_description"],
+            "DPoP proof htu does not match the request",
+            "{target}"
+        );
+    }
+
+    // Over a real socket, where hyper takes what `http::Uri` would not (a backslash).
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    for target in ["/files/x\\..\\..\\mcp", "/files/x/../../mcp"] {
+        let proof = prover()
+            .proof("GET", "https://api.example/mcp")
+            .access_token(BOUND)
+            .sign();
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let raw = format!(
+            "GET {target} HTTP/1.1\r\nHost: evil.example\r\nAuthorization: DPoP {BOUND}\r\nDPoP: {proof}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(raw.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_string(&mut answer),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 401") || answer.starts_with("HTTP/1.1 400"),
+            "{target}: {}",
+            answer.lines().next().unwrap_or_default()
+        );
+        assert!(!answer.ends_with("files"), "{target}");
+    }
+    server.abort();
+}
+
+/// A proof is remembered as long as the `iat` check would accept it, to the end of its last
+/// whole second (found in review: the entry expired up to a second early).
+#[tokio::test]
+async fn a_proof_cannot_be_replayed_in_the_last_second_of_its_window() {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let now = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    let verifier = DpopVerifier::builder()
+        .iat_window(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let app = app(auth(
+        Profile::Spec,
+        Dpop::required(PUBLIC).unwrap().verifier(verifier),
+    ));
+    // Just after a second boundary `s`, a proof of `s - 1`: accepted through second `s + 1`.
+    tokio::time::sleep(Duration::from_secs_f64(1.05 - now().fract())).await;
+    let second = now().floor() as i64;
+    let proof = prover()
+        .proof("GET", "https://api.example/mcp")
+        .access_token(BOUND)
+        .iat(second - 1)
+        .sign();
+    assert_eq!(get_mcp(&app, &proof).await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_secs_f64(
+        (second as f64 + 1.6 - now()).max(0.0),
+    ))
+    .await;
+    assert_eq!(now().floor() as i64, second + 1, "the test ran late");
+    let replay = get_mcp(&app, &proof).await;
+    assert_eq!(dpop_error(&replay), "invalid_dpop_proof");
+}
+
+/// On the layer, nonces come from `Dpop::nonces`, which can hand one out with every
+/// `use_dpop_nonce`; a verifier's own nonce check (which cannot) is not used (found in review).
+#[tokio::test]
+async fn a_verifiers_own_nonce_check_is_not_used_on_the_layer() {
+    let verifier = DpopVerifier::builder()
+        .nonce_check(|nonce: &str| nonce == "server-nonce")
+        .build()
+        .unwrap();
+    let app = crate::app(auth(
+        Profile::Spec,
+        Dpop::required(PUBLIC).unwrap().verifier(verifier.clone()),
+    ));
+    assert_eq!(get_mcp(&app, &valid()).await.status, StatusCode::OK);
+    // With `nonces`, theirs apply, and every `use_dpop_nonce` carries one.
+    let app = crate::app(auth(
+        Profile::Spec,
+        Dpop::required(PUBLIC)
+            .unwrap()
+            .verifier(verifier)
+            .nonces(nonces()),
+    ));
+    let reply = get_mcp(&app, &valid()).await;
+    assert_eq!(dpop_error(&reply), "use_dpop_nonce");
+    assert!(reply.headers.contains_key("dpop-nonce"));
+}
+
+#[test]
+fn a_refused_public_url_never_shows_its_password() {
+    let error = Dpop::required("http://user:hunter2@api.example/").unwrap_err();
+    let text = error.to_string();
+    assert!(
+        !text.contains("hunter2") && !text.contains("user"),
+        "{text}"
+    );
+    assert!(text.contains("***@api.example"), "{text}");
 }

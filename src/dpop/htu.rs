@@ -48,6 +48,25 @@ pub fn normalise_htu(uri: &str) -> Option<String> {
     Some(url.into())
 }
 
+/// Whether a request path is one the RFC 3986 §6.2.2 normalisation of [`normalise_htu`] cannot
+/// restructure: no dot segment (`.`, `..`, also as `%2e`), no `\` (which the URL parser reads as
+/// `/` in http URLs), no percent-encoded unreserved character. A router serves the path as sent,
+/// so for any other path the normalised `htu` could name a resource other than the one that
+/// answers (a proof for `/mcp` used on `/files/x/../../mcp`); such requests are refused.
+pub(crate) fn is_normal_request_path(path: &str) -> bool {
+    if path.contains('\\') {
+        return false;
+    }
+    let encodes_unreserved = path.as_bytes().windows(3).any(|window| {
+        window[0] == b'%'
+            && matches!((hex(window[1]), hex(window[2])), (Some(high), Some(low)) if is_unreserved(high << 4 | low))
+    });
+    !encodes_unreserved
+        && !path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+}
+
 /// `%xx` of an unreserved character decoded, every other escape in upper case.
 fn normalise_escapes(path: &str) -> String {
     let bytes = path.as_bytes();
@@ -59,7 +78,7 @@ fn normalise_escapes(path: &str) -> String {
             && let (Some(high), Some(low)) = (hex(bytes[at + 1]), hex(bytes[at + 2]))
         {
             let byte = high << 4 | low;
-            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            if is_unreserved(byte) {
                 out.push(char::from(byte));
             } else {
                 out.push('%');
@@ -76,6 +95,11 @@ fn normalise_escapes(path: &str) -> String {
     out
 }
 
+/// `unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"` (RFC 3986 §2.3).
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
 fn hex(digit: u8) -> Option<u8> {
     char::from(digit)
         .to_digit(16)
@@ -84,7 +108,35 @@ fn hex(digit: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::normalise_htu;
+    use super::{is_normal_request_path, normalise_htu};
+
+    #[test]
+    fn request_paths_the_normalisation_would_restructure_are_not_normal() {
+        for normal in [
+            "/",
+            "/mcp",
+            "/files/a%2Fb",
+            "/a/b.c/..d/e..",
+            "/%20x",
+            "/a%3a",
+        ] {
+            assert!(is_normal_request_path(normal), "{normal}");
+        }
+        for odd in [
+            "/files/x/../../mcp",
+            "/files/./mcp",
+            "/files/%2e%2e/mcp",
+            "/files/%2E%2E/mcp",
+            "/files/.%2e/mcp",
+            "/files/x\\..\\mcp",
+            "/m%63p",
+            "/%7euser",
+            "/..",
+            "/.",
+        ] {
+            assert!(!is_normal_request_path(odd), "{odd}");
+        }
+    }
 
     #[test]
     fn forms_of_one_uri_agree() {

@@ -32,6 +32,11 @@ pub enum DpopMode {
 /// `cnf.jkt` must be the proof's key thumbprint; the proof's `jti` is then recorded in the
 /// verifier's replay store. A DPoP-bound token sent as `Bearer` is refused (RFC 9449 §7.2).
 ///
+/// The router serves the path as sent, so a request path that the `htu` comparison's
+/// normalisation would restructure — a dot segment (also as `%2e`), a `\`, a percent-encoded
+/// unreserved character — is refused (`invalid_dpop_proof`): otherwise a proof for `/mcp` could
+/// open `/files/x/../../mcp`.
+///
 /// ```
 /// use axum::{Router, routing::get};
 /// use axum_bearer::{AuthenticatedUser, BearerAuth, Profile, StaticVerifier, AccessToken};
@@ -96,7 +101,7 @@ impl Dpop {
     pub fn new(mode: DpopMode, public_url: impl AsRef<str>) -> Result<Self, DpopConfigError> {
         let public_url = public_url.as_ref();
         let refuse = |reason: &'static str| DpopConfigError::PublicUrl {
-            url: public_url.escape_debug().to_string(),
+            url: without_userinfo(public_url).escape_debug().to_string(),
             reason,
         };
         let parsed = Url::parse(public_url).map_err(|_| refuse("not an absolute URL"))?;
@@ -127,8 +132,8 @@ impl Dpop {
     }
 
     /// The proof checks: algorithms, `iat` window, size bounds and replay store (default
-    /// `DpopVerifier::builder().build()`). A nonce check of its own is replaced by
-    /// [`nonces`](Self::nonces) when that is set.
+    /// `DpopVerifier::builder().build()`). Its own nonce check, if any, is not used: on the
+    /// layer, server nonces come from [`nonces`](Self::nonces), which can also issue them.
     #[must_use]
     pub fn verifier(mut self, verifier: DpopVerifier) -> Self {
         self.verifier = verifier;
@@ -181,10 +186,13 @@ impl BearerAuth {
     #[must_use]
     pub fn dpop(self, dpop: Dpop) -> Self {
         let algs = dpop.algorithm_names().collect::<Vec<_>>().join(" ");
-        let verifier = match &dpop.nonces {
-            Some(nonces) => dpop.verifier.with_nonce_check(Arc::new(nonces.clone())),
-            None => dpop.verifier.clone(),
-        };
+        // The layer owns the nonces: it must be able to hand one out with every
+        // `use_dpop_nonce`, which a verifier's own check cannot.
+        let check = dpop
+            .nonces
+            .as_ref()
+            .map(|nonces| Arc::new(nonces.clone()) as Arc<dyn NonceCheck>);
+        let verifier = dpop.verifier.with_nonce_check(check);
         let check = DpopCheck {
             required: dpop.mode == DpopMode::Required,
             public_url: dpop.public_url,
@@ -252,6 +260,11 @@ impl Possession for DpopCheck {
     }
 
     fn check(&self, request: &ProofRequest<'_>) -> Result<Proven, ProofFailure> {
+        // The router serves the path as sent: one the normalisation would restructure could be
+        // another resource than the one the proof's `htu` names.
+        if !super::htu::is_normal_request_path(request.path) {
+            return Err(failure(&DpopError::Uri));
+        }
         let mut htu = String::with_capacity(self.public_url.len() + request.path.len());
         htu.push_str(&self.public_url);
         htu.push_str(request.path);
@@ -279,6 +292,19 @@ impl Possession for DpopCheck {
                 Err(error) => Err(failure(&error)),
             }
         })
+    }
+}
+
+/// `url` with whatever sits between `://` and the last `@` of its authority (user information,
+/// a password) replaced by `***`, for error messages.
+fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.into();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]).into(),
+        None => url.into(),
     }
 }
 

@@ -376,8 +376,8 @@ impl DpopVerifier {
         }
     }
 
-    /// This verifier with `check` as its nonce check (the replay store still shared).
-    pub(crate) fn with_nonce_check(&self, check: Arc<dyn NonceCheck>) -> Self {
+    /// This verifier with `check` as its nonce check, or none (the replay store still shared).
+    pub(crate) fn with_nonce_check(&self, check: Option<Arc<dyn NonceCheck>>) -> Self {
         let inner = &*self.inner;
         Self {
             inner: Arc::new(Inner {
@@ -386,7 +386,7 @@ impl DpopVerifier {
                 max_proof_size: inner.max_proof_size,
                 max_jti_len: inner.max_jti_len,
                 store: inner.store.clone(),
-                nonce: Some(check),
+                nonce: check,
             }),
         }
     }
@@ -574,7 +574,13 @@ impl DpopVerifier {
         let proof = checked.proof;
         let now = crate::clock::unix_now();
         let until = proof.iat.saturating_add(self.inner.window);
-        let ttl = Duration::from_secs(u64::try_from(until.saturating_sub(now)).unwrap_or(0).max(1));
+        // The `iat` check accepts through the whole second `until` (whole seconds, inclusive),
+        // and `now` is already partly gone: one second more covers both.
+        let ttl = Duration::from_secs(
+            u64::try_from(until.saturating_sub(now))
+                .unwrap_or(0)
+                .saturating_add(1),
+        );
         match self
             .inner
             .store
