@@ -240,14 +240,18 @@ fuzz_target!(|data: &[u8]| {
                     token, PLAIN,
                     "{profile:?}: let in a bearer token that is not the plain one"
                 );
-                assert_eq!(reply.text(), "Bearer");
+                if method != Method::HEAD {
+                    assert_eq!(reply.text(), "Bearer");
+                }
             }
             Credentials::Dpop(token) => {
                 assert_eq!(
                     token, BOUND,
                     "{profile:?}: let in a DPoP token that is not the bound one"
                 );
-                assert_eq!(reply.text(), "Dpop");
+                if method != Method::HEAD {
+                    assert_eq!(reply.text(), "Dpop");
+                }
                 let proofs: Vec<_> = headers.get_all("dpop").iter().collect();
                 assert_eq!(proofs.len(), 1, "let in with {} proofs", proofs.len());
                 let proof = proofs[0].to_str().expect("accepted: ASCII");
