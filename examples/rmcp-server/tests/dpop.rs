@@ -3,16 +3,18 @@
 //! announcing it. `DPOP=required` refuses `Bearer`; `DPOP=allowed` takes both; anything else, or
 //! a public URL the layer refuses, stops the binary before it listens.
 
+mod common;
+
 use std::{process::Stdio, time::Duration};
 
 use axum_bearer::{
     jsonwebtoken::Algorithm,
     testing::{DpopProver, TestIssuer},
 };
+use common::{Reply, send};
 use serde_json::{Value, json};
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
-    net::TcpStream,
+    io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
 };
 
@@ -78,87 +80,6 @@ async fn refused(env: &[(&str, &str)]) -> String {
         .unwrap();
     assert!(!output.status.success(), "{env:?} started");
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A response: status, header lines in order, body.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-            .collect()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.all(name).first().copied()
-    }
-
-    /// The JSON body, or the JSON-RPC message of an SSE body; chunk-size lines are never JSON
-    /// objects.
-    fn json(&self) -> Value {
-        self.body
-            .lines()
-            .map(|line| line.strip_prefix("data:").unwrap_or(line).trim())
-            .filter(|line| line.starts_with('{'))
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .next_back()
-            .unwrap_or_else(|| panic!("no JSON in {:?}", self.body))
-    }
-}
-
-/// One request to the server at `base` (`http://127.0.0.1:port`) over a new connection.
-async fn send(
-    base: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Reply {
-    let authority = base.trim_start_matches("http://");
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {}\r\n\
-         Connection: close\r\n",
-        body.len()
-    );
-    if !body.is_empty() {
-        head.push_str(
-            "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n",
-        );
-    }
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    let mut stream = TcpStream::connect(authority).await.unwrap();
-    stream
-        .write_all(format!("{head}\r\n{body}").as_bytes())
-        .await
-        .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|line| line.split(' ').nth(1))
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.to_owned(), value.trim().to_owned()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
 }
 
 /// A POST to `/mcp` with `authorization` and a `DPoP` proof, if given, in `session`, if given.

@@ -1,13 +1,13 @@
 //! The example over real TCP: rmcp's streamable-HTTP service (stateful sessions) behind
 //! `BearerAuth` on 127.0.0.1:0, with the metadata it announces.
 
+mod common;
+
 use axum_bearer::{AccessToken, StaticVerifier};
+use common::{Reply, send};
 use rmcp_server_example::{Settings, app};
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
+use tokio::net::TcpListener;
 
 const TOKEN: &str = "e2e-token";
 const ADMIN_TOKEN: &str = "e2e-admin-token";
@@ -42,96 +42,6 @@ async fn serve() -> String {
     base
 }
 
-struct Reply {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name).then(|| value.trim())
-        })
-    }
-
-    /// The JSON body, or the JSON-RPC message of an SSE body (its last `data:` event that is
-    /// JSON).
-    fn json(&self) -> Value {
-        let is_sse = self
-            .header("content-type")
-            .is_some_and(|value| value.starts_with("text/event-stream"));
-        let text = match is_sse {
-            false => self.body.as_str(),
-            true => self
-                .body
-                .lines()
-                .filter_map(|line| line.strip_prefix("data:"))
-                .map(str::trim)
-                .rfind(|data| data.starts_with('{'))
-                .unwrap_or_else(|| panic!("no JSON event: {}\n{}", self.head, self.body)),
-        };
-        serde_json::from_str(text)
-            .unwrap_or_else(|error| panic!("not JSON ({error}): {}\n{}", self.head, self.body))
-    }
-}
-
-/// The body of a `Transfer-Encoding: chunked` response, de-chunked.
-fn dechunk(mut raw: &str) -> String {
-    let mut body = String::new();
-    while let Some((size, rest)) = raw.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
-        if size == 0 {
-            break;
-        }
-        body.push_str(&rest[..size]);
-        raw = rest[size..].trim_start_matches("\r\n");
-    }
-    body
-}
-
-/// One request to `path` as curl sends it, over a fresh connection.
-async fn send(
-    base: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<Value>,
-) -> Reply {
-    let authority = base.trim_start_matches("http://");
-    let body = body.map_or(String::new(), |body| body.to_string());
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
-         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    let mut stream = TcpStream::connect(authority).await.unwrap();
-    stream
-        .write_all(format!("{head}\r\n{body}").as_bytes())
-        .await
-        .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    Reply {
-        status,
-        head: head.to_owned(),
-        body: if chunked {
-            dechunk(body)
-        } else {
-            body.to_owned()
-        },
-    }
-}
-
 /// One JSON-RPC POST to `/mcp`, with a token and a session id if given.
 async fn post(base: &str, token: Option<&str>, session: Option<&str>, message: Value) -> Reply {
     let bearer = token.map(|token| format!("Bearer {token}"));
@@ -142,7 +52,7 @@ async fn post(base: &str, token: Option<&str>, session: Option<&str>, message: V
     if let Some(session) = session {
         headers.push(("Mcp-Session-Id", session));
     }
-    send(base, "POST", "/mcp", &headers, Some(message)).await
+    send(base, "POST", "/mcp", &headers, Some(&message)).await
 }
 
 fn initialize() -> Value {
