@@ -11,42 +11,20 @@ use axum_bearer::{
     jsonwebtoken::Algorithm,
     testing::{DpopProver, TestIssuer},
 };
-use common::{Reply, send};
+use common::{Reply, example_command, send};
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
+    process::Child,
 };
 
 const METADATA: &str = "/.well-known/oauth-protected-resource/mcp";
 const ALGS: &str = "ES256 EdDSA RS256 PS256";
 
-/// The binary with `env` and nothing else of ours from the environment.
-fn command(env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rmcp-server-example"));
-    for name in [
-        "INTROSPECTION_URL",
-        "INTROSPECTION_CLIENT_ID",
-        "INTROSPECTION_CLIENT_SECRET",
-        "JWT_ISSUER",
-        "RESOURCE_URL",
-        "MCP_SCOPES",
-        "DPOP",
-        "PUBLIC_URL",
-    ] {
-        command.env_remove(name);
-    }
-    command
-        .env("PORT", "0")
-        .envs(env.iter().copied())
-        .kill_on_drop(true);
-    command
-}
-
 /// Starts the binary with `env`; the child (killed on drop), its MCP URL (from the
 /// `listening on` line) and its `DPoP:` line.
 async fn start(env: &[(&str, &str)]) -> (Child, String, String) {
-    let mut child = command(env)
+    let mut child = example_command(env)
         .stdout(Stdio::piped())
         .spawn()
         .expect("the example binary");
@@ -69,7 +47,7 @@ async fn start(env: &[(&str, &str)]) -> (Child, String, String) {
 
 /// Runs the binary with `env`, which must refuse to start: its stderr.
 async fn refused(env: &[(&str, &str)]) -> String {
-    let child = command(env)
+    let child = example_command(env)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

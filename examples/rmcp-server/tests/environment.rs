@@ -2,36 +2,25 @@
 //! loopback issuer, over plain http on 127.0.0.1 (introspection, with and without client
 //! credentials; JWTs by discovery).
 
+mod common;
+
 use std::process::Stdio;
 
 use axum_bearer::testing::TestIssuer;
+use common::{example_command, send};
 use serde_json::{Value, json};
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
-    net::TcpStream,
-    process::{Child, Command},
+    io::{AsyncBufReadExt, BufReader},
+    process::Child,
 };
 
 /// Starts the binary with `env`; the child (killed on drop) and its MCP URL, read from the
 /// `listening on` line.
 async fn start(env: &[(&str, &str)]) -> (Child, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rmcp-server-example"));
-    for name in [
-        "INTROSPECTION_URL",
-        "INTROSPECTION_CLIENT_ID",
-        "INTROSPECTION_CLIENT_SECRET",
-        "JWT_ISSUER",
-        "RESOURCE_URL",
-        "MCP_SCOPES",
-    ] {
-        command.env_remove(name);
-    }
-    command
-        .env("PORT", "0")
-        .envs(env.iter().copied())
+    let mut child = example_command(env)
         .stdout(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command.spawn().expect("the example binary");
+        .spawn()
+        .expect("the example binary");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     while let Some(line) = lines.next_line().await.unwrap() {
         if let Some((_, url)) = line.split_once("listening on ") {
@@ -51,41 +40,19 @@ async fn post(
     session: Option<&str>,
     message: Value,
 ) -> (u16, Option<String>, Option<Value>) {
-    let authority = mcp.trim_start_matches("http://").trim_end_matches("/mcp");
-    let body = message.to_string();
-    let mut head = format!(
-        "POST /mcp HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
-         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    if let Some(token) = token {
-        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    let base = mcp.trim_end_matches("/mcp");
+    let bearer = token.map(|token| format!("Bearer {token}"));
+    let mut headers = Vec::new();
+    if let Some(bearer) = &bearer {
+        headers.push(("Authorization", bearer.as_str()));
     }
     if let Some(session) = session {
-        head.push_str(&format!("Mcp-Session-Id: {session}\r\n"));
+        headers.push(("Mcp-Session-Id", session));
     }
-    let mut stream = TcpStream::connect(authority).await.unwrap();
-    stream
-        .write_all(format!("{head}\r\n{body}").as_bytes())
-        .await
-        .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    let (head, rest) = raw.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let session = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.eq_ignore_ascii_case("mcp-session-id")
-            .then(|| value.trim().to_owned())
-    });
-    // Chunk-size lines are never JSON objects: the last JSON line (or `data:` line) is the message.
-    let message = rest
-        .lines()
-        .map(|line| line.strip_prefix("data:").unwrap_or(line).trim())
-        .filter(|line| line.starts_with('{'))
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .next_back();
-    (status, session, message)
+    let reply = send(base, "POST", "/mcp", &headers, Some(&message)).await;
+    let message = (!reply.body.trim().is_empty()).then(|| reply.json());
+    let session = reply.header("mcp-session-id").map(str::to_owned);
+    (reply.status, session, message)
 }
 
 /// Initialize, initialized, then `whoami` as `token`: the caller `whoami` reports.

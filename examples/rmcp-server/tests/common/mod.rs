@@ -6,7 +6,31 @@ use serde_json::Value;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
+    process::Command,
 };
+
+/// The example binary with `env`, and none of its other variables from the test's environment;
+/// `PORT=0`, killed on drop.
+pub fn example_command(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rmcp-server-example"));
+    for name in [
+        "INTROSPECTION_URL",
+        "INTROSPECTION_CLIENT_ID",
+        "INTROSPECTION_CLIENT_SECRET",
+        "JWT_ISSUER",
+        "RESOURCE_URL",
+        "MCP_SCOPES",
+        "DPOP",
+        "PUBLIC_URL",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .env("PORT", "0")
+        .envs(env.iter().copied())
+        .kill_on_drop(true);
+    command
+}
 
 /// A response: the status, the head (status line and header lines) and the de-chunked body.
 pub struct Reply {
