@@ -16,14 +16,13 @@
 //! `jti` of 1 to 256 bytes. The same proof with its signature changed is always refused.
 #![no_main]
 
-use std::sync::OnceLock;
-
 use axum::http::{HeaderValue, Method};
 use axum_bearer::{
     __fuzz::{DPOP_NONCE, check_dpop_proof},
     dpop::{access_token_hash, jwk_thumbprint, normalise_htu},
-    jsonwebtoken::{Algorithm, EncodingKey, crypto, jwk::Jwk},
+    jsonwebtoken::jwk::Jwk,
 };
+use axum_bearer_fuzz::{dpop_header, dpop_key, sign_dpop};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
@@ -31,45 +30,6 @@ use serde_json::{Map, Value, json};
 const NOW: i64 = 1_800_000_000;
 const URL: &str = "https://rs.example/mcp";
 const TOKEN: &str = "fuzz-access-token";
-const EC_PRIVATE: &[u8] = include_bytes!("../../src/testing/keys/p256-0.pem");
-
-struct Key {
-    encoding: EncodingKey,
-    jwk: Value,
-    jkt: String,
-}
-
-fn key() -> &'static Key {
-    static KEY: OnceLock<Key> = OnceLock::new();
-    KEY.get_or_init(|| {
-        let encoding = EncodingKey::from_ec_pem(EC_PRIVATE).expect("p256-0");
-        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256).expect("a jwk");
-        jwk.common = Default::default();
-        let jkt = jwk_thumbprint(&jwk).expect("a thumbprint");
-        Key {
-            encoding,
-            jwk: serde_json::to_value(&jwk).expect("JSON"),
-            jkt,
-        }
-    })
-}
-
-fn sign(header: &[u8], claims: &[u8]) -> String {
-    let message = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(claims)
-    );
-    let signature =
-        crypto::sign(message.as_bytes(), &key().encoding, Algorithm::ES256).expect("signed");
-    format!("{message}.{signature}")
-}
-
-fn valid_header() -> Vec<u8> {
-    json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": key().jwk})
-        .to_string()
-        .into_bytes()
-}
 
 fn value(text: String) -> Vec<HeaderValue> {
     HeaderValue::try_from(text).into_iter().collect()
@@ -92,13 +52,13 @@ fuzz_target!(|data: &[u8]| {
             .split(|&b| b == b'\n')
             .filter_map(|line| HeaderValue::from_bytes(line).ok())
             .collect(),
-        1 => value(sign(&valid_header(), rest)),
+        1 => value(sign_dpop(&dpop_header(), rest)),
         2 => {
             let (header, claims) = match rest.iter().position(|&b| b == b'\n') {
                 Some(at) => (&rest[..at], &rest[at + 1..]),
                 None => (rest, &b"{}"[..]),
             };
-            value(sign(header, claims))
+            value(sign_dpop(header, claims))
         }
         _ => {
             let claims = json!({
@@ -109,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
                 "ath": access_token_hash(TOKEN),
                 "nonce": DPOP_NONCE,
             });
-            value(sign(&valid_header(), claims.to_string().as_bytes()))
+            value(sign_dpop(&dpop_header(), claims.to_string().as_bytes()))
         }
     };
 
@@ -156,7 +116,7 @@ fuzz_target!(|data: &[u8]| {
     if signed_by_us {
         assert_eq!(
             jkt,
-            key().jkt,
+            dpop_key().jkt,
             "accepted another key's jwk over p256-0's signature"
         );
     }

@@ -32,9 +32,9 @@ use axum_bearer::{
     __fuzz::{Credentials, parse_credentials_dpop},
     AccessToken, AuthenticatedUser, BearerAuth, DEFAULT_MAX_TOKEN_LEN, Profile, StaticVerifier,
     dpop::{Dpop, access_token_hash, jwk_thumbprint, normalise_htu},
-    jsonwebtoken::{Algorithm, EncodingKey, crypto, jwk::Jwk},
+    jsonwebtoken::jwk::Jwk,
 };
-use axum_bearer_fuzz::{block_on, common};
+use axum_bearer_fuzz::{block_on, common, dpop_header, dpop_key, sign_dpop};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
@@ -42,7 +42,6 @@ use serde_json::{Map, Value, json};
 const PUBLIC: &str = "https://rs.example";
 const BOUND: &str = "bound-token";
 const PLAIN: &str = "plain-token";
-const EC_PRIVATE: &[u8] = include_bytes!("../../src/testing/keys/p256-0.pem");
 const METHODS: [Method; 8] = [
     Method::GET,
     Method::POST,
@@ -54,33 +53,13 @@ const METHODS: [Method; 8] = [
     Method::TRACE,
 ];
 
-struct Key {
-    encoding: EncodingKey,
-    jwk: Value,
-    jkt: String,
-}
-
-fn key() -> &'static Key {
-    static KEY: OnceLock<Key> = OnceLock::new();
-    KEY.get_or_init(|| {
-        let encoding = EncodingKey::from_ec_pem(EC_PRIVATE).expect("p256-0");
-        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256).expect("a jwk");
-        jwk.common = Default::default();
-        let jkt = jwk_thumbprint(&jwk).expect("a thumbprint");
-        Key {
-            encoding,
-            jwk: serde_json::to_value(&jwk).expect("JSON"),
-            jkt,
-        }
-    })
-}
-
 fn apps() -> &'static [(Profile, Router); 2] {
     static APPS: OnceLock<[(Profile, Router); 2]> = OnceLock::new();
     APPS.get_or_init(|| {
         [Profile::PythonSdk, Profile::Spec].map(|profile| {
             let verifier = StaticVerifier::new([
-                AccessToken::new(BOUND, "bound", ["mcp:read"]).with_dpop_jkt(key().jkt.clone()),
+                AccessToken::new(BOUND, "bound", ["mcp:read"])
+                    .with_dpop_jkt(dpop_key().jkt.clone()),
                 AccessToken::new(PLAIN, "plain", ["mcp:read"]),
             ]);
             let auth = BearerAuth::new(verifier)
@@ -96,18 +75,6 @@ fn apps() -> &'static [(Profile, Router); 2] {
             (profile, app)
         })
     })
-}
-
-fn sign(claims: &[u8]) -> String {
-    let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": key().jwk}).to_string();
-    let message = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(claims)
-    );
-    let signature =
-        crypto::sign(message.as_bytes(), &key().encoding, Algorithm::ES256).expect("signed");
-    format!("{message}.{signature}")
 }
 
 /// Valid claims for `method` and `htu` with the bound token, a fresh `jti`, `iat` now.
@@ -142,7 +109,7 @@ fuzz_target!(|data: &[u8]| {
         }
         1 => (
             Some(format!("DPoP {BOUND}").into_bytes()),
-            vec![sign(rest).into_bytes()],
+            vec![sign_dpop(&dpop_header(), rest).into_bytes()],
         ),
         2 => {
             let (target, htu) = match rest.iter().position(|&b| b == b'\n') {
@@ -153,14 +120,14 @@ fuzz_target!(|data: &[u8]| {
             let claims = claims(&method, &String::from_utf8_lossy(htu));
             (
                 Some(format!("DPoP {BOUND}").into_bytes()),
-                vec![sign(claims.as_bytes()).into_bytes()],
+                vec![sign_dpop(&dpop_header(), claims.as_bytes()).into_bytes()],
             )
         }
         _ => {
             let claims = claims(&method, &format!("{PUBLIC}/mcp"));
             (
                 Some(rest.to_vec()),
-                vec![sign(claims.as_bytes()).into_bytes()],
+                vec![sign_dpop(&dpop_header(), claims.as_bytes()).into_bytes()],
             )
         }
     };
@@ -260,7 +227,10 @@ fuzz_target!(|data: &[u8]| {
                 let header = decode(parts[0]);
                 let claims = decode(parts[1]);
                 let jwk: Jwk = serde_json::from_value(header["jwk"].clone()).expect("a jwk");
-                assert_eq!(jwk_thumbprint(&jwk).as_deref(), Some(key().jkt.as_str()));
+                assert_eq!(
+                    jwk_thumbprint(&jwk).as_deref(),
+                    Some(dpop_key().jkt.as_str())
+                );
                 assert_eq!(claims["htm"].as_str(), Some(method.as_str()));
                 let htu = claims["htu"].as_str().expect("accepted: htu");
                 assert_eq!(

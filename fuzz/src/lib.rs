@@ -25,6 +25,52 @@ pub use common::Reply;
 /// The HS256 secret of the fuzzing JWT verifier (the seeds are signed with it).
 pub const JWT_SECRET: &[u8] = b"fuzzing-secret-fuzzing-secret-0123456789";
 
+/// The DPoP client key of the DPoP targets: the public test key `p256-0`, its public `jwk` as a
+/// proof header carries it, and its RFC 7638 thumbprint.
+pub struct DpopKey {
+    pub encoding: axum_bearer::jsonwebtoken::EncodingKey,
+    pub jwk: Value,
+    pub jkt: String,
+}
+
+/// The [`DpopKey`], loaded once.
+pub fn dpop_key() -> &'static DpopKey {
+    use axum_bearer::jsonwebtoken::{Algorithm, EncodingKey, jwk::Jwk};
+    static KEY: OnceLock<DpopKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let pem = include_bytes!("../../src/testing/keys/p256-0.pem");
+        let encoding = EncodingKey::from_ec_pem(pem).expect("p256-0");
+        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256).expect("a jwk");
+        jwk.common = Default::default();
+        let jkt = axum_bearer::dpop::jwk_thumbprint(&jwk).expect("a thumbprint");
+        DpopKey {
+            encoding,
+            jwk: serde_json::to_value(&jwk).expect("JSON"),
+            jkt,
+        }
+    })
+}
+
+/// A valid DPoP proof header for [`dpop_key`]: `dpop+jwt`, ES256, its public `jwk`.
+pub fn dpop_header() -> Vec<u8> {
+    serde_json::json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": dpop_key().jwk})
+        .to_string()
+        .into_bytes()
+}
+
+/// `header` and `claims` (any bytes) as a compact JWS signed with [`dpop_key`] (ES256).
+pub fn sign_dpop(header: &[u8], claims: &[u8]) -> String {
+    use axum_bearer::jsonwebtoken::{Algorithm, crypto};
+    let message = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let signature =
+        crypto::sign(message.as_bytes(), &dpop_key().encoding, Algorithm::ES256).expect("signed");
+    format!("{message}.{signature}")
+}
+
 /// The statuses the layer may answer with.
 pub const ALLOWED: [u16; 5] = [200, 400, 401, 403, 503];
 
