@@ -17,7 +17,7 @@ use tower_service::Service;
 use crate::{
     ConfigError, Profile, TokenVerifier,
     config::{Config, Prebuilt},
-    extract::{AuthSlot, settle_later, settle_now},
+    extract::{AuthSlot, SeenUri, settle_later, settle_now},
     rejection,
     resource::{ResourceUrl, validate_header_url},
     scopes::{ScopeHierarchy, validate_scope_token},
@@ -324,8 +324,13 @@ where
 
     #[inline]
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let slot = AuthSlot::new(self.config.clone(), request.uri());
-        request.extensions_mut().insert(slot);
+        if self.config.possession.is_some() {
+            let seen = SeenUri(request.uri().clone());
+            request.extensions_mut().insert(seen);
+        }
+        request
+            .extensions_mut()
+            .insert(AuthSlot::new(self.config.clone()));
         if !self.eager {
             return BearerAuthFuture::inner(self.inner.call(request));
         }

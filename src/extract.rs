@@ -3,7 +3,7 @@
 use std::{borrow::Cow, fmt, sync::Arc};
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
-use http::{Extensions, HeaderMap, Method, Uri, request::Parts};
+use http::{Extensions, HeaderMap, Uri, request::Parts};
 use serde_json::{Map, Value};
 
 use crate::{
@@ -335,10 +335,13 @@ impl Rejection {
 pub(crate) struct AuthSlot {
     config: Arc<Config>,
     outcome: Option<Outcome>,
-    /// The request's URI as the layer saw it (before a nested router strips a prefix), kept only
-    /// when DPoP is accepted: its path is the proof's `htu` after the configured public URL.
-    target: Option<Uri>,
 }
+
+/// The request's URI as the layer saw it (before a nested router strips a prefix), left on the
+/// request only when DPoP is accepted, so the slot stays as small as before: its path is the
+/// proof's `htu` after the configured public URL.
+#[derive(Clone)]
+pub(crate) struct SeenUri(pub(crate) Uri);
 
 #[derive(Clone)]
 enum Outcome {
@@ -391,12 +394,10 @@ struct Presented<'h> {
 }
 
 impl AuthSlot {
-    pub(crate) fn new(config: Arc<Config>, uri: &Uri) -> Self {
-        let target = config.possession.is_some().then(|| uri.clone());
+    pub(crate) fn new(config: Arc<Config>) -> Self {
         Self {
             config,
             outcome: None,
-            target,
         }
     }
 
@@ -501,23 +502,24 @@ pub(crate) async fn authenticate_later(
     parts: &mut Parts,
     required: Required,
 ) -> Result<AuthenticatedUser, Rejection> {
-    let Some(slot) = parts.extensions.get_mut::<AuthSlot>() else {
+    let Some(slot) = parts.extensions.get::<AuthSlot>() else {
         return Err(Rejection::missing_layer());
     };
-    let verified = match presented(&slot.config, &parts.headers) {
+    let config = slot.config.clone();
+    let verified = match presented(&config, &parts.headers) {
         Ok(Presented {
             token,
             scheme: AuthScheme::Dpop,
         }) => {
-            let path = slot.target.as_ref().unwrap_or(&parts.uri).path();
-            proof_bound(&slot.config, &parts.method, path, &parts.headers, &token).await
+            // Boxed: its state would otherwise widen every request's extractor future.
+            Box::pin(proof_bound(&config, parts, &token)).await
         }
-        Ok(Presented { token, .. }) => accept(
-            &slot.config,
-            slot.config.verifier.verify_boxed(&token).await,
-        )
-        .and_then(|token| bearer(&slot.config, token)),
+        Ok(Presented { token, .. }) => accept(&config, config.verifier.verify_boxed(&token).await)
+            .and_then(|token| bearer(&config, token)),
         Err(failure) => Err(failure),
+    };
+    let Some(slot) = parts.extensions.get_mut::<AuthSlot>() else {
+        return Err(Rejection::missing_layer());
     };
     slot.settle(verified);
     slot.result(required)
@@ -526,22 +528,21 @@ pub(crate) async fn authenticate_later(
 
 /// A DPoP request (RFC 9449 §7.1): the proof checked, the token verified and bound to the
 /// proof's key, then the proof's `jti` recorded. Every refusal is the `DPoP` challenge's.
-async fn proof_bound(
-    config: &Config,
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
-    token: &str,
-) -> Result<Verified, Failure> {
+async fn proof_bound(config: &Config, parts: &Parts, token: &str) -> Result<Verified, Failure> {
     use RejectionKind as Kind;
     // `presented` gives `Dpop` only when a possession scheme is configured.
     let Some(possession) = config.possession.as_deref() else {
         return Err(Failure::new(Kind::MissingCredentials, ""));
     };
+    // The path as the layer saw it (it left the URI on the request), else as the extractor does.
+    let path = match parts.extensions.get::<SeenUri>() {
+        Some(SeenUri(uri)) => uri.path(),
+        None => parts.uri.path(),
+    };
     let request = ProofRequest {
-        method,
+        method: &parts.method,
         path,
-        headers,
+        headers: &parts.headers,
         token,
     };
     let proof = possession.check(&request).map_err(|failure| {
